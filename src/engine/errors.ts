@@ -1,0 +1,38 @@
+// Errors normlab raises. The CLI prints a UserError as one line (exit 1 or 2) and shows stacks only
+// with --debug; anything else is a bug and is reported as such.
+
+/** A problem the user can fix: bad input, a missing driver, a bad file. */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A command-line usage problem: printed with the usage, exit code 2. */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
+/** An error reported by WebGPU (validation, out of memory, device lost), naming the op that caused it. */
+export class GpuError extends Error {
+  constructor(
+    readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost',
+    readonly op: string,
+    message: string,
+  ) {
+    super(`WebGPU ${kind} error in ${op}: ${message}`);
+    this.name = 'GpuError';
+  }
+}
+
+/** A NaN or Inf found by the debug NaN check after a readback. */
+export class NonFiniteError extends Error {
+  constructor(readonly what: string, readonly index: number, readonly value: number) {
+    super(`${what}: non-finite value ${value} at element ${index}`);
+    this.name = 'NonFiniteError';
+  }
+}
