@@ -1,0 +1,5 @@
+// Every normlab command, in the order `normlab --help` lists them.
+import type { Command } from '../command.js';
+import { infoCommand } from './info.js';
+
+export const commands: Command[] = [infoCommand];
