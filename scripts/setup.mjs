@@ -307,15 +307,28 @@ function ensureNodeModules() {
     return;
   }
   out.action(`${problem}; running npm ${args.join(' ')}`);
-  try {
+  if (!hasLock) {
     runInherit('npm', args);
-  } catch (e) {
-    if (!(e instanceof SetupError) || !hasLock) throw e;
-    // npm >= 11 `npm ci` rejects a lockfile that lacks entries for optional platform packages
-    // the registry does not serve (npm/cli#4828, e.g. @rollup/rollup-darwin-*). `npm install
-    // --no-save` installs the same locked versions and leaves package-lock.json untouched.
-    out.problem(`${e.message}; retrying with npm install --no-save`);
-    runInherit('npm', ['install', '--no-save']);
+  } else {
+    // npm >= 11 `npm ci` rejects a lockfile that lacks entries for optional platform packages the
+    // registry does not serve (npm/cli#4828, e.g. @rollup/rollup-darwin-*). `npm install --no-save`
+    // installs the same locked versions and leaves package-lock.json untouched. npm ci's own output
+    // is held back and shown only if the fallback fails too, so a first run is not a wall of errors.
+    const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, encoding: 'utf8', shell: process.platform === 'win32' });
+    if (ci.status !== 0) {
+      const missing = /Missing: .* from lock file/.test(`${ci.stdout}${ci.stderr}`);
+      out.action(
+        missing
+          ? 'npm ci refused the lockfile (this registry lacks some optional platform packages); installing the same locked versions with npm install --no-save'
+          : 'npm ci failed; retrying with npm install --no-save',
+      );
+      try {
+        runInherit('npm', ['install', '--no-save', '--no-audit', '--no-fund']);
+      } catch (e) {
+        process.stderr.write(`${ci.stdout}${ci.stderr}`);
+        throw e;
+      }
+    }
   }
   const still = nodeModulesProblem();
   if (still !== null) throw new SetupError(`after npm ${args.join(' ')}: ${still}`);
