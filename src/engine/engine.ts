@@ -138,9 +138,13 @@ export class Engine {
     let result: T;
     try {
       result = fn();
-    } finally {
+    } catch (e) {
+      // A failed step frees what it made too, or a caught error would leak its buffers.
       this.scopeStack.pop();
+      for (const t of scope) if (!t.kept && !t.disposed) t.dispose();
+      throw e;
     }
+    this.scopeStack.pop();
     const survivors = new Set<Tensor>();
     collectTensors(result, survivors);
     for (const t of scope) {
@@ -281,7 +285,10 @@ export class Engine {
   copy(src: Binding, dst: Binding, bytes?: number, srcOffset = 0, dstOffset = 0): void {
     const s = src instanceof Tensor ? src.buffer : src;
     const d = dst instanceof Tensor ? dst.buffer : dst;
-    const n = bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset);
+    // Tensors live in size-class buffers larger than their data: copy the data, not the class.
+    const srcBytes = src instanceof Tensor ? src.bytes : s.size;
+    const dstBytes = dst instanceof Tensor ? dst.bytes : d.size;
+    const n = bytes ?? Math.min(srcBytes - srcOffset, dstBytes - dstOffset);
     this.endPass();
     this.getEncoder().copyBufferToBuffer(s, srcOffset, d, dstOffset, n);
     this.opsInEncoder.push('copy');

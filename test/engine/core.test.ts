@@ -83,6 +83,17 @@ describe('buffer pool', () => {
     c.dispose();
   });
 
+  it('tidy() frees what it made when its function throws', () => {
+    const before = engine.pool.snapshot().bytesInUse;
+    expect(() =>
+      engine.tidy(() => {
+        engine.tensor([1, 2, 3], [3]);
+        throw new Error('step failed');
+      }),
+    ).toThrow('step failed');
+    expect(engine.pool.snapshot().bytesInUse).toBe(before);
+  });
+
   it('tidy() frees everything but what it returns', () => {
     const before = engine.pool.snapshot().bytesInUse;
     const kept = engine.tidy(() => {
