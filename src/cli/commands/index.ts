@@ -1,5 +1,6 @@
 // Every normlab command, in the order `normlab --help` lists them.
 import type { Command } from '../command.js';
 import { infoCommand } from './info.js';
+import { gradcheckCommand } from './gradcheck.js';
 
-export const commands: Command[] = [infoCommand];
+export const commands: Command[] = [infoCommand, gradcheckCommand];

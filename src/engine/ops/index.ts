@@ -1,3 +1,5 @@
 // Every op family. Each file holds forward calls with their backward rules beside them.
 export { add, relu } from './elementwise.js';
 export { reshape } from './shape.js';
+export { maxPool2d, globalAvgPool } from './pool.js';
+export { logSoftmaxNll, type LossAccumulators } from './loss.js';

@@ -1,0 +1,8 @@
+// Every registered gradient case, family by family, for `normlab gradcheck` and the test gate.
+// A new op family adds its list here.
+import type { GradCase } from '../types.js';
+import { elementwiseCases } from './elementwise.js';
+import { poolCases } from './pool.js';
+import { lossCases } from './loss.js';
+
+export const allCases: GradCase[] = [...elementwiseCases, ...poolCases, ...lossCases];
