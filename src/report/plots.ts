@@ -1,0 +1,396 @@
+// Line charts for the report: axes with "nice" ticks, tick labels, axis labels, a title, gridlines
+// and a legend that sits above the plot area (so it never covers the data). curvesPng draws one
+// norm's four curves as 2x2 panels, as the seed's figures do; overlayPng overlays the norms.
+import { Raster, measureText, fitText, LINE_HEIGHT, type Rgb } from './raster.js';
+import type { NormRun } from './types.js';
+
+export const NORM_COLORS: Record<NormRun['norm'], Rgb> = {
+  batch: [31, 119, 180],
+  group: [255, 127, 14],
+  layer: [44, 160, 44],
+};
+const TRAIN_COLOR: Rgb = [31, 119, 180];
+const TEST_COLOR: Rgb = [214, 39, 40];
+const BEST_COLOR: Rgb = [20, 20, 20];
+const AXIS: Rgb = [60, 60, 60];
+const GRID: Rgb = [228, 228, 228];
+const TEXT: Rgb = [25, 25, 25];
+const MUTED: Rgb = [110, 110, 110];
+const DASH: readonly [number, number] = [7, 5];
+
+export type MarkerShape = 'circle' | 'square' | 'diamond';
+
+export interface Series {
+  name: string;
+  color: Rgb;
+  /** (x, y) points in data units; a non-finite y breaks the line. */
+  points: readonly (readonly [number, number])[];
+  dashed?: boolean;
+  /** Marker drawn at every point; 'auto' (default) draws them when there are few points. */
+  marker?: MarkerShape | 'auto' | 'none';
+  /** Line width in pixels (default 2). */
+  width?: number;
+  /** Draw only markers, no connecting line. */
+  markersOnly?: boolean;
+  /** Leave out of the legend. */
+  noLegend?: boolean;
+}
+
+export interface LegendEntry {
+  label: string;
+  color: Rgb;
+  dashed?: boolean;
+  marker?: MarkerShape;
+  /** No line sample, only the marker. */
+  markerOnly?: boolean;
+}
+
+export interface ChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: readonly Series[];
+  /** Legend entries; default: one per series. An empty array draws no legend row. */
+  legend?: readonly LegendEntry[];
+  /** Ticks on the x axis at integers only (epochs). Default true. */
+  xInteger?: boolean;
+  /** Appended to y tick labels, e.g. '%'. */
+  ySuffix?: string;
+  /** Clamp the y axis to these bounds when the nice range would exceed them (e.g. 0-100 %). */
+  yClamp?: readonly [number, number];
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface Ticks {
+  lo: number;
+  hi: number;
+  step: number;
+  values: number[];
+  decimals: number;
+}
+
+/** 1, 2, 5 or 10 times a power of ten, nearest to (round) or at least (ceil) x. */
+function niceNum(x: number, round: boolean): number {
+  const exp = Math.floor(Math.log10(x));
+  const f = x / 10 ** exp;
+  let nf: number;
+  if (round) nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+  else nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+  return nf * 10 ** exp;
+}
+
+/**
+ * "Nice" ticks covering [min, max] (Heckbert's algorithm): a step of 1, 2 or 5 times a power of
+ * ten, bounds rounded outward to the step. A degenerate range is widened around its value.
+ * With `integer`, the step is at least 1 and the bounds stay at min and max (epochs 1..N).
+ */
+export function niceTicks(min: number, max: number, target = 5, integer = false): Ticks {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
+    min = 0;
+    max = 1;
+  }
+  if (max < min) [min, max] = [max, min];
+  if (integer) {
+    const lo = Math.floor(min);
+    const hi = Math.max(Math.ceil(max), lo);
+    if (hi === lo) return { lo: lo - 0.5, hi: hi + 0.5, step: 1, values: [lo], decimals: 0 };
+    const step = Math.max(1, niceNum((hi - lo) / Math.max(1, target - 1), true));
+    const values: number[] = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) values.push(v);
+    // Epoch 1 is where the curves start: label it unless it would crowd the first tick.
+    if (values.length === 0 || values[0]! - lo >= step / 2) values.unshift(lo);
+    return { lo, hi, step, values, decimals: 0 };
+  }
+  if (max - min < 1e-12 * Math.max(1, Math.abs(max))) {
+    const d = Math.abs(min) > 1e-12 ? Math.abs(min) * 0.1 : 1;
+    min -= d;
+    max += d;
+  }
+  const range = niceNum(max - min, false);
+  const step = niceNum(range / Math.max(1, target - 1), true);
+  const lo = Math.floor(min / step + 1e-9) * step;
+  const hi = Math.ceil(max / step - 1e-9) * step;
+  const values: number[] = [];
+  const n = Math.round((hi - lo) / step);
+  for (let i = 0; i <= n; i++) values.push(lo + i * step);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return { lo, hi, step, values, decimals };
+}
+
+function formatTick(v: number, decimals: number): string {
+  const s = v.toFixed(decimals);
+  return s === `-${(0).toFixed(decimals)}` ? s.slice(1) : s;
+}
+
+function legendSample(r: Raster, x: number, yMid: number, e: LegendEntry): void {
+  if (!e.markerOnly) r.line(x, yMid, x + 24, yMid, e.color, 2, e.dashed ? [5, 3] : undefined);
+  if (e.marker || e.markerOnly) r.marker(x + 12, yMid, e.color, e.marker ?? 'circle', 7);
+}
+
+/** Lays legend entries out in rows that fit `maxWidth`; returns the rows of (entry, x offset). */
+function layoutLegend(entries: readonly LegendEntry[], maxWidth: number): { entry: LegendEntry; dx: number }[][] {
+  const rows: { entry: LegendEntry; dx: number }[][] = [];
+  let row: { entry: LegendEntry; dx: number }[] = [];
+  let x = 0;
+  for (const e of entries) {
+    const w = 30 + measureText(e.label).width + 16;
+    if (row.length && x + w - 16 > maxWidth) {
+      rows.push(row);
+      row = [];
+      x = 0;
+    }
+    row.push({ entry: e, dx: x });
+    x += w;
+  }
+  if (row.length) rows.push(row);
+  return rows;
+}
+
+function rowWidth(row: { entry: LegendEntry; dx: number }[]): number {
+  const last = row.at(-1)!;
+  return last.dx + 30 + measureText(last.entry.label).width;
+}
+
+/** Draws a legend centred in [x, x + w) starting at y; returns its height. */
+export function drawLegend(r: Raster, entries: readonly LegendEntry[], x: number, y: number, w: number): number {
+  const rows = layoutLegend(entries, w);
+  rows.forEach((row, i) => {
+    const left = x + Math.max(0, Math.floor((w - rowWidth(row)) / 2));
+    const yMid = y + i * 16 + 7;
+    for (const { entry, dx } of row) {
+      legendSample(r, left + dx, yMid, entry);
+      r.text(entry.label, left + dx + 30, yMid, TEXT, { baseline: 'middle' });
+    }
+  });
+  return rows.length * 16;
+}
+
+export function legendHeight(entries: readonly LegendEntry[], w: number): number {
+  return entries.length ? layoutLegend(entries, w).length * 16 : 0;
+}
+
+/** Draws a complete line chart (title, legend, axes, ticks, gridlines, series) inside `box`. */
+export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
+  const finite = spec.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])));
+  const xs = finite.map((p) => p[0]);
+  const ys = finite.map((p) => p[1]);
+  const xInteger = spec.xInteger ?? true;
+  const xt = niceTicks(xs.length ? Math.min(...xs) : 1, xs.length ? Math.max(...xs) : 1, 6, xInteger);
+  let yt = niceTicks(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 6);
+  if (spec.yClamp && ys.length) {
+    const [cl, ch] = spec.yClamp;
+    if (yt.lo < cl || yt.hi > ch) {
+      const lo = Math.max(yt.lo, cl);
+      const hi = Math.min(yt.hi, ch);
+      yt = { ...yt, lo, hi, values: yt.values.filter((v) => v >= lo - 1e-9 && v <= hi + 1e-9) };
+    }
+  }
+  const suffix = spec.ySuffix ?? '';
+  const yLabels = yt.values.map((v) => formatTick(v, yt.decimals) + suffix);
+  const yLabelW = Math.max(...yLabels.map((s) => measureText(s).width), 0);
+
+  // Vertical layout: title, legend, plot, tick labels, x label.
+  const pad = 8;
+  let top = box.y + pad;
+  r.text(fitText(spec.title, box.w - 2 * pad, 2), box.x + box.w / 2, top, TEXT, { scale: 2, align: 'center' });
+  top += 2 * LINE_HEIGHT + 4;
+  const legend: readonly LegendEntry[] =
+    spec.legend ??
+    spec.series
+      .filter((s) => !s.noLegend)
+      .map((s) => ({
+        label: s.name,
+        color: s.color,
+        dashed: s.dashed,
+        markerOnly: s.markersOnly,
+        marker: s.marker && s.marker !== 'auto' && s.marker !== 'none' ? s.marker : undefined,
+      }));
+  const plotLeft = box.x + pad + LINE_HEIGHT + 6 + yLabelW + 6;
+  const plotRight = box.x + box.w - pad - 10;
+  if (legend.length) top += drawLegend(r, legend, plotLeft, top, plotRight - plotLeft) + 6;
+  const plotTop = top + 4;
+  const plotBottom = box.y + box.h - pad - LINE_HEIGHT - 4 - LINE_HEIGHT - 6;
+  const pw = plotRight - plotLeft;
+  const ph = plotBottom - plotTop;
+  if (pw < 20 || ph < 20) throw new Error(`drawLineChart: box ${box.w}x${box.h} too small`);
+
+  // Data inset from the frame so markers and lines at the extremes stay clear of the axes.
+  const inset = 8;
+  const X = (v: number) => plotLeft + inset + ((v - xt.lo) / (xt.hi - xt.lo)) * (pw - 2 * inset);
+  const Y = (v: number) => plotBottom - inset - ((v - yt.lo) / (yt.hi - yt.lo)) * (ph - 2 * inset);
+
+  // Gridlines and ticks.
+  yt.values.forEach((v, i) => {
+    const y = Math.round(Y(v));
+    r.line(plotLeft + 1, y, plotRight - 1, y, GRID);
+    r.line(plotLeft - 4, y, plotLeft, y, AXIS);
+    r.text(yLabels[i]!, plotLeft - 7, y, TEXT, { align: 'right', baseline: 'middle' });
+  });
+  for (const v of xt.values) {
+    const x = Math.round(X(v));
+    r.line(x, plotTop + 1, x, plotBottom - 1, GRID);
+    r.line(x, plotBottom, x, plotBottom + 4, AXIS);
+    r.text(formatTick(v, xt.decimals), x + 1, plotBottom + 7, TEXT, { align: 'center' });
+  }
+  r.strokeRect(plotLeft, plotTop, pw + 1, ph + 1, AXIS);
+
+  // Axis labels.
+  r.text(spec.xLabel, (plotLeft + plotRight) / 2, plotBottom + 7 + LINE_HEIGHT + 3, TEXT, { align: 'center' });
+  r.text(spec.yLabel, box.x + pad, (plotTop + plotBottom) / 2, TEXT, { rotate: 'up', align: 'center' });
+
+  if (!finite.length) {
+    r.text('no finite values to plot', (plotLeft + plotRight) / 2, (plotTop + plotBottom) / 2, MUTED, { align: 'center', baseline: 'middle' });
+    return;
+  }
+
+  // Series: lines first, then markers on top.
+  for (const s of spec.series) {
+    if (s.markersOnly) continue;
+    let run: [number, number][] = [];
+    const flush = () => {
+      if (run.length > 1) r.polyline(run, s.color, s.width ?? 2, s.dashed ? DASH : undefined);
+      run = [];
+    };
+    for (const [x, y] of s.points) {
+      if (Number.isFinite(x) && Number.isFinite(y)) run.push([X(x), Y(y)]);
+      else flush();
+    }
+    flush();
+  }
+  for (const s of spec.series) {
+    const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    let shape: MarkerShape | undefined;
+    if (s.marker === undefined || s.marker === 'auto') shape = pts.length <= 30 || s.markersOnly ? 'circle' : undefined;
+    else if (s.marker !== 'none') shape = s.marker;
+    // A lone point (one epoch, or isolated between non-finite values) always gets a marker.
+    const isolated = (i: number) => {
+      const ok = (j: number) => j >= 0 && j < s.points.length && Number.isFinite(s.points[j]![1]);
+      return ok(i) && !ok(i - 1) && !ok(i + 1);
+    };
+    s.points.forEach(([x, y], i) => {
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+      const sh = shape ?? (isolated(i) ? 'circle' : undefined);
+      if (sh) r.marker(X(x), Y(y), s.color, sh, s.markersOnly ? 9 : pts.length > 15 ? 5 : 7);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(2)}%`;
+}
+
+type Metric = 'trainAccuracy' | 'testAccuracy' | 'trainLoss' | 'testLoss';
+
+function points(run: NormRun, m: Metric): [number, number][] {
+  const accuracy = m === 'trainAccuracy' || m === 'testAccuracy';
+  return run.epochs.map((e) => [e.epoch, accuracy ? 100 * e[m] : e[m]]);
+}
+
+/** Index of the best epoch by a metric (highest accuracy or lowest loss), -1 when none is finite. */
+export function bestIndex(run: NormRun, m: Metric): number {
+  const higher = m === 'trainAccuracy' || m === 'testAccuracy';
+  let best = -1;
+  run.epochs.forEach((e, i) => {
+    const v = e[m];
+    if (!Number.isFinite(v)) return;
+    if (best < 0 || (higher ? v > run.epochs[best]![m] : v < run.epochs[best]![m])) best = i;
+  });
+  return best;
+}
+
+export function normTitle(norm: NormRun['norm'], groups?: number): string {
+  if (norm === 'group') return `group norm (G=${groups ?? '?'})`;
+  return `${norm} norm`;
+}
+
+const PANEL_W = 470;
+const PANEL_H = 330;
+
+/**
+ * One norm's curves as 2x2 panels: train accuracy, test accuracy, train loss, test loss per
+ * epoch. The best epoch of each curve is marked and named in that panel's legend.
+ */
+export function curvesPng(run: NormRun, title?: string): Buffer {
+  const headH = 34;
+  const r = new Raster(2 * PANEL_W, headH + 2 * PANEL_H);
+  r.text(title ?? `${normTitle(run.norm, run.groups)}: accuracy and loss per epoch`, r.width / 2, 10, TEXT, { scale: 2, align: 'center', bold: true });
+  const panels: { m: Metric; title: string; color: Rgb }[] = [
+    { m: 'trainAccuracy', title: 'Train accuracy', color: TRAIN_COLOR },
+    { m: 'testAccuracy', title: 'Test accuracy', color: TEST_COLOR },
+    { m: 'trainLoss', title: 'Train loss', color: TRAIN_COLOR },
+    { m: 'testLoss', title: 'Test loss', color: TEST_COLOR },
+  ];
+  panels.forEach((p, i) => {
+    const accuracy = p.m.endsWith('Accuracy');
+    const name = accuracy ? (p.m === 'trainAccuracy' ? 'train accuracy' : 'test accuracy') : p.m === 'trainLoss' ? 'train loss' : 'test loss';
+    const series: Series[] = [{ name, color: p.color, points: points(run, p.m) }];
+    const b = bestIndex(run, p.m);
+    if (b >= 0 && run.epochs.length > 1) {
+      const e = run.epochs[b]!;
+      const v = e[p.m];
+      series.push({
+        name: `${accuracy ? 'best' : 'lowest'}: ${accuracy ? pct(v) : v.toFixed(4)} (epoch ${e.epoch})`,
+        color: BEST_COLOR,
+        points: [[e.epoch, accuracy ? 100 * v : v]],
+        markersOnly: true,
+        marker: 'diamond',
+      });
+    }
+    drawLineChart(r, { x: (i % 2) * PANEL_W, y: headH + Math.floor(i / 2) * PANEL_H, w: PANEL_W, h: PANEL_H }, {
+      title: p.title,
+      xLabel: 'epoch',
+      yLabel: accuracy ? 'accuracy (%)' : 'loss (mean NLL)',
+      series,
+      ySuffix: accuracy ? '%' : '',
+      yClamp: accuracy ? [0, 100] : undefined,
+    });
+  });
+  return r.toPng();
+}
+
+/**
+ * The norms overlaid: an accuracy panel and a loss panel, one colour per norm, train dashed and
+ * test solid, with one shared legend under the title.
+ */
+export function overlayPng(runs: readonly NormRun[], title = 'Batch vs Group vs Layer norm'): Buffer {
+  const w = 560;
+  const h = 400;
+  const entries: LegendEntry[] = [
+    ...runs.map((run) => ({ label: normTitle(run.norm, run.groups), color: NORM_COLORS[run.norm] })),
+    { label: 'train (dashed)', color: MUTED, dashed: true },
+    { label: 'test (solid)', color: MUTED },
+  ];
+  const legendH = legendHeight(entries, 2 * w - 40);
+  const headH = 10 + 2 * LINE_HEIGHT + 6 + legendH + 4;
+  const r = new Raster(2 * w, headH + h);
+  r.text(title, r.width / 2, 10, TEXT, { scale: 2, align: 'center', bold: true });
+  drawLegend(r, entries, 20, 10 + 2 * LINE_HEIGHT + 6, 2 * w - 40);
+  const panel = (i: number, accuracy: boolean) => {
+    const series: Series[] = [];
+    for (const run of runs) {
+      const color = NORM_COLORS[run.norm];
+      series.push({ name: `${run.norm} train`, color, dashed: true, points: points(run, accuracy ? 'trainAccuracy' : 'trainLoss') });
+      series.push({ name: `${run.norm} test`, color, points: points(run, accuracy ? 'testAccuracy' : 'testLoss') });
+    }
+    drawLineChart(r, { x: i * w, y: headH - 8, w, h }, {
+      title: accuracy ? 'Accuracy' : 'Loss',
+      xLabel: 'epoch',
+      yLabel: accuracy ? 'accuracy (%)' : 'loss (mean NLL)',
+      series,
+      legend: [],
+      ySuffix: accuracy ? '%' : '',
+      yClamp: accuracy ? [0, 100] : undefined,
+    });
+  };
+  panel(0, true);
+  panel(1, false);
+  return r.toPng();
+}

@@ -1,0 +1,108 @@
+// Synthetic comparison results for the report tests: three norms, a few epochs, a tiny test set of
+// 1-channel 28x28 (Fashion-MNIST-like) or 3-channel 32x32 (CIFAR-10-like) images.
+import type { ComparisonResult, EpochRow, NormRun, ReportDataset } from '../../src/report/types.js';
+
+export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function syntheticDataset(kind: 'fashion' | 'cifar', count = 60): ReportDataset {
+  const [C, H, W] = kind === 'fashion' ? [1, 28, 28] : [3, 32, 32];
+  const images = new Uint8Array(count * C * H * W);
+  const labels = new Uint8Array(count);
+  for (let n = 0; n < count; n++) {
+    labels[n] = n % 10;
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          // A blob whose position depends on the class; for RGB a red top-left square, green
+          // centre and blue bottom stripe so channel order shows in the grid.
+          let v = (x - 4 - (n % 10) * 2) ** 2 + (y - 14) ** 2 < 40 ? 230 : 20;
+          if (C === 3) v = c === 0 ? (x < 10 && y < 10 ? 230 : 40) : c === 1 ? ((x - 16) ** 2 + (y - 16) ** 2 < 25 ? 220 : 30) : y > 26 ? 230 : 60;
+          images[n * C * H * W + c * H * W + y * W + x] = v;
+        }
+      }
+    }
+  }
+  return {
+    name: kind === 'fashion' ? 'Fashion-MNIST' : 'CIFAR-10',
+    source: kind === 'fashion' ? '/data/fashion-mnist' : '/data/cifar-10-batches-bin',
+    classes: kind === 'fashion' ? FASHION_CLASSES : CIFAR_CLASSES,
+    channels: C,
+    height: H,
+    width: W,
+    trainCount: 1000,
+    testImages: images,
+    testLabels: labels,
+  };
+}
+
+export interface CurveShape {
+  finalTest: number;
+  finalTrain: number;
+  seconds?: number;
+  /** Test loss rises over the last epochs while train loss falls. */
+  overfit?: boolean;
+}
+
+export function epochs(n: number, shape: CurveShape): EpochRow[] {
+  return Array.from({ length: n }, (_, i) => {
+    const t = n === 1 ? 1 : i / (n - 1);
+    const testLoss = shape.overfit ? 0.5 - 0.3 * Math.min(t, 0.5) + (t > 0.5 ? 0.4 * (t - 0.5) : 0) : 0.9 - 0.5 * t;
+    return {
+      epoch: i + 1,
+      trainLoss: 1.0 - 0.7 * t,
+      trainAccuracy: shape.finalTrain - 0.2 * (1 - t),
+      testLoss,
+      testAccuracy: shape.finalTest - 0.15 * (1 - t),
+      seconds: shape.seconds ?? 10,
+      imagesPerSec: 6000,
+      lr: 0.05 * (1 - t) + 1e-5,
+    };
+  });
+}
+
+/** Predictions that are wrong for every `every`-th image (predicting the next class). */
+export function predictionsFor(ds: ReportDataset, every: number): Uint8Array {
+  return ds.testLabels.map((l, i) => (every > 0 && i % every === 0 ? (l + 1) % 10 : l));
+}
+
+export function syntheticResult(
+  kind: 'fashion' | 'cifar' = 'fashion',
+  nEpochs = 3,
+  shapes: Partial<Record<NormRun['norm'], CurveShape>> = {},
+  recipe: ComparisonResult['recipe'] = {},
+): ComparisonResult {
+  const dataset = syntheticDataset(kind);
+  const defaults: Record<NormRun['norm'], CurveShape> = {
+    batch: { finalTest: 0.91, finalTrain: 0.95, seconds: 10 },
+    group: { finalTest: 0.89, finalTrain: 0.9, seconds: 13 },
+    layer: { finalTest: 0.88, finalTrain: 0.885, seconds: 12 },
+  };
+  const runs: NormRun[] = (['batch', 'group', 'layer'] as const).map((norm, i) => ({
+    norm,
+    groups: norm === 'layer' ? 1 : 4,
+    params: dataset.channels === 3 ? 39668 : 39380,
+    epochs: epochs(nEpochs, shapes[norm] ?? defaults[norm]),
+    predictions: predictionsFor(dataset, 3 + i),
+    checkpoint: `${norm}.safetensors`,
+  }));
+  return {
+    dataset,
+    runs,
+    adapter: { vendor: 'mesa', architecture: 'llvmpipe', device: 'lavapipe', description: 'llvmpipe (LLVM 17.0.6, 256 bits)', software: true, features: ['timestamp-query'] },
+    recipe: { epochs: nEpochs, batchSize: 128, lr: 0.05, schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, seed: 0, groups: 4, augment: false, subset: 'all', ...recipe },
+    preset: { name: 'quick', why: 'software adapter (no GPU found): 3 epochs on the first 10000 training images' },
+    startedAt: '2025-01-01T00:00:00.000Z',
+    totalSeconds: 123.4,
+    normlabVersion: '0.1.0',
+  };
+}
