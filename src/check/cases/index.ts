@@ -4,5 +4,6 @@ import type { GradCase } from '../types.js';
 import { elementwiseCases } from './elementwise.js';
 import { poolCases } from './pool.js';
 import { lossCases } from './loss.js';
+import { normCases } from './norm.js';
 
-export const allCases: GradCase[] = [...elementwiseCases, ...poolCases, ...lossCases];
+export const allCases: GradCase[] = [...elementwiseCases, ...poolCases, ...lossCases, ...normCases];

@@ -3,3 +3,4 @@ export { add, relu } from './elementwise.js';
 export { reshape } from './shape.js';
 export { maxPool2d, globalAvgPool } from './pool.js';
 export { logSoftmaxNll, type LossAccumulators } from './loss.js';
+export { batchNorm, groupNorm, layerNorm, initBatchNormState, planNorm, normForwardKernels, normBackwardKernels, type BatchNormState, type BatchNormOptions, type NormOptions, type NormKind, type NormPlan } from './norm.js';
