@@ -99,8 +99,9 @@ export function decodeSafetensors(bytes: Uint8Array, path = 'checkpoint'): StFil
   }
   const tensors = new Map<string, StTensor>();
   for (const e of entries) {
-    // Copy out so typed arrays are aligned whatever the offset.
-    const raw = bytes.slice(dataStart + e.begin, dataStart + e.end);
+    // Copy out so typed arrays are aligned whatever the offset. Not bytes.slice(): on a Node Buffer
+    // (what readFileSync returns) slice() is a view into a shared pool, not a copy.
+    const raw = new Uint8Array(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     const data =
       e.dtype === 'F32' ? new Float32Array(raw.buffer) : e.dtype === 'I64' ? new BigInt64Array(raw.buffer) : e.dtype === 'I32' ? new Int32Array(raw.buffer) : raw;
     tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });

@@ -29,6 +29,13 @@ describe('safetensors', () => {
     expect(f.tensors.get('b1.norm.num_batches_tracked')!.shape).toEqual([]);
   });
 
+  it('decodes a Node Buffer (a view into a shared pool) as well as a Uint8Array', () => {
+    const pooled = Buffer.concat([Buffer.from('padding before the file'), Buffer.from(encodeSafetensors(sample()))]);
+    const f = decodeSafetensors(pooled.subarray(23));
+    expect(f.tensors.get('b1.norm.num_batches_tracked')!.data[0]).toBe(42n);
+    expect(Array.from(f.tensors.get('b1.conv.weight')!.data as Float32Array).slice(0, 3)).toEqual([0, 1 / 7, 2 / 7].map(Math.fround));
+  });
+
   it('is deterministic', () => {
     expect(encodeSafetensors(sample())).toEqual(encodeSafetensors(sample()));
   });
