@@ -5,5 +5,6 @@ import { elementwiseCases } from './elementwise.js';
 import { poolCases } from './pool.js';
 import { lossCases } from './loss.js';
 import { normCases } from './norm.js';
+import { convCases } from './conv2d.js';
 
-export const allCases: GradCase[] = [...elementwiseCases, ...poolCases, ...lossCases, ...normCases];
+export const allCases: GradCase[] = [...elementwiseCases, ...poolCases, ...lossCases, ...normCases, ...convCases];
