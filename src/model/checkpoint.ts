@@ -1,0 +1,191 @@
+// SeedNet checkpoints: safetensors in the layout of PyTorch's state_dict (SEEDNET.md), with the
+// run's description in the metadata. Loading validates the whole file against the model before a
+// single tensor is touched, so a bad checkpoint is refused whole.
+import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, existsSync, unlinkSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { UserError } from '../engine/errors.js';
+import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
+import type { Engine } from '../engine/engine.js';
+import type { Dataset } from '../train/data/dataset.js';
+import type { TrainConfig } from '../train/trainer.js';
+import { paramSpecs, SeedNet, type SeedNetConfig, NORM_KINDS, type NormKind } from './seednet.js';
+
+export interface CheckpointMeta {
+  format: 'normlab-seednet-1';
+  norm: NormKind;
+  groups: number;
+  inChannels: number;
+  classes: number;
+  dataset: string;
+  classNames: string[];
+  mean: number[];
+  std: number[];
+  height: number;
+  width: number;
+  epoch: number;
+  recipe: Record<string, unknown>;
+}
+
+/** The metadata a checkpoint of this run carries (epoch: the epochs completed). */
+export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, subset?: number): CheckpointMeta {
+  return {
+    format: 'normlab-seednet-1',
+    norm: cfg.norm,
+    groups: cfg.norm === 'layer' ? 1 : cfg.groups,
+    inChannels: ds.channels,
+    classes: ds.classes.length,
+    dataset: ds.name,
+    classNames: [...ds.classes],
+    mean: [...ds.mean],
+    std: [...ds.std],
+    height: ds.height,
+    width: ds.width,
+    epoch,
+    recipe: { ...cfg, subset: subset ?? null },
+  };
+}
+
+/** Writes a file so that a crash at any moment leaves either the old file or the new one. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    if (existsSync(tmp)) unlinkSync(tmp);
+    throw e;
+  }
+}
+
+export async function stateDict(model: SeedNet): Promise<Map<string, StTensor>> {
+  const out = new Map<string, StTensor>();
+  for (const s of model.specs) {
+    const data = await model.tensors.get(s.name)!.read();
+    out.set(s.name, { dtype: 'F32', shape: s.shape, data });
+    if (s.name.endsWith('.running_var')) {
+      const prefix = s.name.slice(0, -'.running_var'.length);
+      out.set(`${prefix}.num_batches_tracked`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(model.batchesTracked)) });
+    }
+  }
+  return out;
+}
+
+export async function saveCheckpoint(path: string, model: SeedNet, meta: CheckpointMeta): Promise<void> {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  writeFileAtomic(path, encodeSafetensors(await stateDict(model), metadata));
+}
+
+export interface LoadedCheckpoint {
+  meta: CheckpointMeta;
+  config: SeedNetConfig;
+  tensors: Map<string, StTensor>;
+  batchesTracked: number;
+}
+
+function parseMeta(path: string, m: Record<string, string>): CheckpointMeta {
+  const need = (k: string): string => {
+    const v = m[k];
+    if (v === undefined) throw new UserError(`${path}: not a normlab SeedNet checkpoint (metadata '${k}' missing)`);
+    return v;
+  };
+  const json = (k: string): unknown => {
+    try {
+      return JSON.parse(need(k));
+    } catch {
+      throw new UserError(`${path}: metadata '${k}' is not valid JSON`);
+    }
+  };
+  if (need('format') !== 'normlab-seednet-1') throw new UserError(`${path}: unknown checkpoint format '${m.format}'`);
+  const norm = need('norm');
+  if (!(NORM_KINDS as readonly string[]).includes(norm)) throw new UserError(`${path}: unknown norm '${norm}' in metadata`);
+  const num = (k: string): number => {
+    const v = json(k);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new UserError(`${path}: metadata '${k}' is not a number`);
+    return v;
+  };
+  const nums = (k: string): number[] => {
+    const v = json(k);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new UserError(`${path}: metadata '${k}' is not a list of numbers`);
+    return v as number[];
+  };
+  const names = json('classNames');
+  if (!Array.isArray(names) || names.some((x) => typeof x !== 'string')) throw new UserError(`${path}: metadata 'classNames' is not a list of names`);
+  const recipe = json('recipe');
+  return {
+    format: 'normlab-seednet-1',
+    norm: norm as NormKind,
+    groups: num('groups'),
+    inChannels: num('inChannels'),
+    classes: num('classes'),
+    dataset: need('dataset'),
+    classNames: names as string[],
+    mean: nums('mean'),
+    std: nums('std'),
+    height: num('height'),
+    width: num('width'),
+    epoch: num('epoch'),
+    recipe: recipe && typeof recipe === 'object' ? (recipe as Record<string, unknown>) : {},
+  };
+}
+
+/** Reads and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU. */
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const file = decodeSafetensors(bytes, path);
+  const meta = parseMeta(path, file.metadata);
+  const config: SeedNetConfig = { inChannels: meta.inChannels, norm: meta.norm, groups: meta.groups, classes: meta.classes };
+  const expected = paramSpecs(config);
+  const names = new Set(expected.map((s) => s.name));
+  for (const s of expected) {
+    const t = file.tensors.get(s.name);
+    if (!t) throw new UserError(`${path}: tensor '${s.name}' is missing (a ${meta.norm}-norm SeedNet needs it)`);
+    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor '${s.name}' is ${t.dtype}, expected F32`);
+    if (t.shape.join(',') !== s.shape.join(',')) throw new UserError(`${path}: tensor '${s.name}' is [${t.shape}], expected [${s.shape}]`);
+  }
+  let batchesTracked = 0;
+  for (const [name, t] of file.tensors) {
+    if (names.has(name)) continue;
+    if (meta.norm === 'batch' && name.endsWith('.num_batches_tracked') && t.dtype === 'I64' && t.shape.length === 0) {
+      batchesTracked = Number((t.data as BigInt64Array)[0]);
+      continue;
+    }
+    throw new UserError(`${path}: unexpected tensor '${name}' for a ${meta.norm}-norm SeedNet`);
+  }
+  return { meta, config, tensors: file.tensors, batchesTracked };
+}
+
+/** Copies a validated checkpoint's tensors into a model of the same configuration. */
+export function loadInto(model: SeedNet, ckpt: LoadedCheckpoint): void {
+  const a = model.cfg;
+  const b = ckpt.config;
+  if (a.norm !== b.norm || a.inChannels !== b.inChannels || a.classes !== b.classes || (a.norm === 'group' && a.groups !== b.groups)) {
+    throw new UserError(
+      `checkpoint is a ${b.norm}-norm SeedNet for ${b.inChannels}-channel input (groups ${b.groups}), ` +
+        `but the model is ${a.norm}-norm for ${a.inChannels} channels (groups ${a.groups})`,
+    );
+  }
+  for (const s of model.specs) {
+    const t = model.tensors.get(s.name)!;
+    model.engine.writeBuffer(t.buffer, ckpt.tensors.get(s.name)!.data as Float32Array);
+  }
+  model.batchesTracked = ckpt.batchesTracked;
+}
+
+/** A SeedNet holding a validated checkpoint's weights. */
+export function modelFromCheckpoint(engine: Engine, ckpt: LoadedCheckpoint): SeedNet {
+  const model = new SeedNet(engine, ckpt.config, (spec) => ckpt.tensors.get(spec.name)!.data as Float32Array);
+  model.batchesTracked = ckpt.batchesTracked;
+  return model;
+}

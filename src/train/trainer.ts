@@ -1,0 +1,328 @@
+// Training and evaluation of SeedNet on the GPU engine. A step (gather, forward, loss, backward,
+// SGD) is recorded into one command buffer; the host writes only the batch's indices and reads
+// nothing until the progress display asks for the running loss.
+import type { Engine } from '../engine/engine.js';
+import type { Tensor } from '../engine/tensor.js';
+import { noGrad } from '../engine/autograd.js';
+import * as ops from '../engine/ops/index.js';
+import { SGD } from '../engine/optim.js';
+import { createRng, deriveSeed } from '../check/rng.js';
+import { SeedNet, type NormKind, type ParamSpec } from '../model/seednet.js';
+import type { Dataset } from './data/dataset.js';
+import { GpuSplit, drawAugmentation } from './data/gpu-data.js';
+import { oneCycle, stepDecay, constant, type StepSchedule } from './schedule.js';
+
+export type ScheduleKind = 'onecycle' | 'step' | 'constant';
+
+export interface TrainConfig {
+  norm: NormKind;
+  groups: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: ScheduleKind;
+  seed: number;
+  augment: boolean;
+  evalBatchSize: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  norm: 'batch',
+  groups: 4,
+  epochs: 5,
+  batchSize: 128,
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  schedule: 'onecycle',
+  seed: 0,
+  augment: false,
+  evalBatchSize: 500,
+};
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+  imagesPerSec: number;
+  lr: number;
+}
+
+export interface Progress {
+  norm: NormKind;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  images: number;
+  runningLoss: number;
+  runningAccuracy: number;
+  imagesPerSec: number;
+  /** Seconds left in this norm's training, from this epoch's pace. */
+  etaSeconds: number;
+}
+
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+  count: number;
+  /** Predicted class per image, in file order, when asked for. */
+  predictions?: Uint8Array;
+}
+
+/** PyTorch's default Conv2d init, kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+export function initParams(seed: number): (spec: ParamSpec) => Float32Array {
+  return (spec) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.init === 'ones') return new Float32Array(n).fill(1);
+    if (spec.init === 'zeros') return new Float32Array(n);
+    // Seeded by the tensor's name, so every norm starts from the same conv weights.
+    const rng = createRng(deriveSeed(seed, spec.name));
+    const fanIn = spec.shape.slice(1).reduce((a, b) => a * b, 1);
+    const bound = 1 / Math.sqrt(fanIn);
+    return Float32Array.from({ length: n }, () => (2 * rng.next() - 1) * bound);
+  };
+}
+
+/** The epoch's batch order: a seeded Fisher-Yates shuffle, the same for every norm. */
+export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
+  const rng = createRng(deriveSeed(seed, `shuffle epoch ${epoch}`));
+  const order = Uint32Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+export function buildSchedule(cfg: TrainConfig, stepsPerEpoch: number): StepSchedule {
+  const total = stepsPerEpoch * cfg.epochs;
+  switch (cfg.schedule) {
+    case 'onecycle':
+      return oneCycle({ maxLr: cfg.lr, totalSteps: total });
+    case 'step':
+      return stepDecay(cfg.lr, stepsPerEpoch, cfg.epochs, Math.max(1, Math.round(cfg.epochs / 3)));
+    case 'constant':
+      return constant(cfg.lr);
+  }
+}
+
+/** Batch tensors reused every step (kept out of tidy), one pair per batch size seen. */
+export class BatchBuffers {
+  private readonly pairs = new Map<number, { x: Tensor; y: Tensor }>();
+  constructor(
+    private readonly engine: Engine,
+    private readonly ds: Pick<Dataset, 'channels' | 'height' | 'width'>,
+  ) {}
+  get(batch: number): { x: Tensor; y: Tensor } {
+    let p = this.pairs.get(batch);
+    if (!p) {
+      const { channels: C, height: H, width: W } = this.ds;
+      p = {
+        x: this.engine.keep(this.engine.empty([batch, C, H, W], 'f32', 'batch x')),
+        y: this.engine.keep(this.engine.empty([batch], 'u32', 'batch labels')),
+      };
+      this.pairs.set(batch, p);
+    }
+    return p;
+  }
+  dispose(): void {
+    for (const p of this.pairs.values()) {
+      p.x.dispose();
+      p.y.dispose();
+    }
+  }
+}
+
+/**
+ * Loss and accuracy of a model on a GPU-resident split, in batches, without gradients; batch norm
+ * uses its running statistics. With `predictions`, logits are collected on the GPU and read once.
+ */
+export async function evaluate(
+  model: SeedNet,
+  split: GpuSplit,
+  batches: BatchBuffers,
+  batchSize: number,
+  options: { predictions?: boolean } = {},
+): Promise<EvalResult> {
+  const engine = model.engine;
+  const K = model.cfg.classes;
+  const lossSum = engine.zeros([1], 'f32', 'eval loss');
+  const correct = engine.zeros([1], 'u32', 'eval correct');
+  const logitsAll = options.predictions ? engine.empty([split.count, K], 'f32', 'eval logits') : null;
+  try {
+    for (let first = 0; first < split.count; first += batchSize) {
+      const count = Math.min(batchSize, split.count - first);
+      const indices = Uint32Array.from({ length: count }, (_, i) => first + i);
+      const { x, y } = batches.get(count);
+      engine.tidy(() =>
+        noGrad(() => {
+          split.gather(indices, x, y);
+          const logits = model.forward(x, false);
+          ops.logSoftmaxNll(logits, y, { lossSum, correct });
+          if (logitsAll) engine.copy(logits, logitsAll, logits.bytes, 0, first * K * 4);
+        }),
+      );
+      engine.flush();
+    }
+    const loss = (await lossSum.read())[0]! / split.count;
+    const accuracy = (await correct.readU32())[0]! / split.count;
+    let predictions: Uint8Array | undefined;
+    if (logitsAll) {
+      const l = await logitsAll.read();
+      predictions = new Uint8Array(split.count);
+      for (let i = 0; i < split.count; i++) {
+        // First maximum on ties, as the loss kernel counts correct predictions.
+        let best = 0;
+        for (let k = 1; k < K; k++) if (l[i * K + k]! > l[i * K + best]!) best = k;
+        predictions[i] = best;
+      }
+    }
+    return { loss, accuracy, count: split.count, predictions };
+  } finally {
+    logitsAll?.dispose();
+    lossSum.dispose();
+    correct.dispose();
+  }
+}
+
+export interface TrainHooks {
+  onProgress?: (p: Progress) => void;
+  onEpoch?: (m: EpochMetrics, model: SeedNet) => void | Promise<void>;
+  /** Seconds between progress readbacks (each one is a GPU sync). */
+  progressIntervalSeconds?: number;
+}
+
+export class Trainer {
+  readonly model: SeedNet;
+  readonly optimizer: SGD;
+  private readonly train: GpuSplit;
+  private readonly test: GpuSplit;
+  private readonly batches: BatchBuffers;
+  private readonly lossSum: Tensor;
+  private readonly correct: Tensor;
+  readonly stepsPerEpoch: number;
+  readonly schedule: StepSchedule;
+
+  constructor(
+    readonly engine: Engine,
+    readonly dataset: Dataset,
+    readonly cfg: TrainConfig,
+  ) {
+    this.model = new SeedNet(engine, { inChannels: dataset.channels, norm: cfg.norm, groups: cfg.groups, classes: dataset.classes.length }, initParams(cfg.seed));
+    this.stepsPerEpoch = Math.ceil(dataset.train.count / cfg.batchSize);
+    this.schedule = buildSchedule(cfg, this.stepsPerEpoch);
+    this.optimizer = new SGD(engine, this.model.parameters, {
+      momentum: cfg.momentum,
+      weightDecay: cfg.weightDecay,
+    });
+    this.optimizer.setSchedule(this.schedule.lr, this.schedule.momentum ?? undefined);
+    this.train = new GpuSplit(engine, dataset, dataset.train, cfg.batchSize);
+    this.test = new GpuSplit(engine, dataset, dataset.test, cfg.evalBatchSize);
+    this.batches = new BatchBuffers(engine, dataset);
+    this.lossSum = engine.keep(engine.zeros([1], 'f32', 'epoch loss sum'));
+    this.correct = engine.keep(engine.zeros([1], 'u32', 'epoch correct'));
+  }
+
+  /** Records one training step on the given images. */
+  step(indices: Uint32Array, augment: Uint32Array | undefined): void {
+    const { x, y } = this.batches.get(indices.length);
+    this.engine.tidy(() => {
+      this.train.gather(indices, x, y, augment);
+      const logits = this.model.forward(x, true);
+      const loss = ops.logSoftmaxNll(logits, y, { lossSum: this.lossSum, correct: this.correct });
+      loss.backward();
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+    });
+    this.engine.flush();
+  }
+
+  private async readAccumulators(): Promise<{ lossSum: number; correct: number }> {
+    const [l, c] = [await this.lossSum.read(), await this.correct.readU32()];
+    return { lossSum: l[0]!, correct: c[0]! };
+  }
+
+  async trainEpoch(epoch: number, hooks: TrainHooks = {}): Promise<{ loss: number; accuracy: number; seconds: number }> {
+    const n = this.dataset.train.count;
+    const B = this.cfg.batchSize;
+    const order = epochOrder(n, this.cfg.seed, epoch);
+    const augRng = createRng(deriveSeed(this.cfg.seed, `augment epoch ${epoch}`));
+    this.engine.clear(this.lossSum);
+    this.engine.clear(this.correct);
+    const start = performance.now();
+    let lastReport = start;
+    const interval = (hooks.progressIntervalSeconds ?? 1) * 1000;
+    for (let s = 0; s < this.stepsPerEpoch; s++) {
+      const indices = order.subarray(s * B, Math.min(n, (s + 1) * B));
+      const aug = this.cfg.augment ? drawAugmentation(indices.length, { cropPad: 4, flip: true }, () => augRng.next()) : undefined;
+      this.step(indices, aug);
+      const now = performance.now();
+      if (hooks.onProgress && (now - lastReport >= interval || s === this.stepsPerEpoch - 1)) {
+        const acc = await this.readAccumulators();
+        const t = performance.now();
+        lastReport = t;
+        const images = Math.min(n, (s + 1) * B);
+        const rate = images / ((t - start) / 1000);
+        hooks.onProgress({
+          norm: this.cfg.norm,
+          epoch,
+          epochs: this.cfg.epochs,
+          step: s + 1,
+          steps: this.stepsPerEpoch,
+          images,
+          runningLoss: acc.lossSum / images,
+          runningAccuracy: acc.correct / images,
+          imagesPerSec: rate,
+          etaSeconds: (n * this.cfg.epochs - (n * (epoch - 1) + images)) / rate,
+        });
+      }
+    }
+    const acc = await this.readAccumulators();
+    return { loss: acc.lossSum / n, accuracy: acc.correct / n, seconds: (performance.now() - start) / 1000 };
+  }
+
+  /** Test loss and accuracy with running statistics (batch norm in eval mode), no gradients. */
+  evaluate(options: { predictions?: boolean } = {}): Promise<EvalResult> {
+    return evaluate(this.model, this.test, this.batches, this.cfg.evalBatchSize, options);
+  }
+
+  async run(hooks: TrainHooks = {}): Promise<EpochMetrics[]> {
+    const metrics: EpochMetrics[] = [];
+    for (let epoch = 1; epoch <= this.cfg.epochs; epoch++) {
+      const tr = await this.trainEpoch(epoch, hooks);
+      const te = await this.evaluate();
+      const lastStep = Math.min(epoch * this.stepsPerEpoch, this.schedule.lr.length) - 1;
+      const m: EpochMetrics = {
+        epoch,
+        trainLoss: tr.loss,
+        trainAccuracy: tr.accuracy,
+        testLoss: te.loss,
+        testAccuracy: te.accuracy,
+        seconds: tr.seconds,
+        imagesPerSec: this.dataset.train.count / tr.seconds,
+        lr: this.schedule.lr[Math.max(0, lastStep)]!,
+      };
+      metrics.push(m);
+      await hooks.onEpoch?.(m, this.model);
+    }
+    return metrics;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.optimizer.dispose();
+    this.train.destroy();
+    this.test.destroy();
+    this.batches.dispose();
+    this.lossSum.dispose();
+    this.correct.dispose();
+  }
+}

@@ -1,0 +1,99 @@
+// End-to-end: SeedNet trains on real Fashion-MNIST images on the GPU engine (a small subset, so
+// the suite stays fast), checkpoints round-trip, and a seed gives bit-identical weights.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../src/engine/index.js';
+import { loadDataset } from '../../src/train/data/load.js';
+import { subsetTrain, type Dataset } from '../../src/train/data/dataset.js';
+import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers } from '../../src/train/trainer.js';
+import { GpuSplit } from '../../src/train/data/gpu-data.js';
+import { saveCheckpoint, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
+
+let engine: Engine;
+let ds: Dataset;
+let dir: string;
+beforeAll(async () => {
+  engine = await Engine.create();
+  const full = loadDataset();
+  // 512 training images, 500 test images: small enough for the suite, large enough to learn from.
+  ds = subsetTrain({ ...full, test: { images: full.test.images.subarray(0, 500 * 784), labels: full.test.labels.subarray(0, 500), count: 500 } }, 512);
+  dir = mkdtempSync(join(tmpdir(), 'normlab-train-'));
+});
+afterAll(() => {
+  engine?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const cfg = { ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 64, evalBatchSize: 250, seed: 7 };
+
+async function weights(t: Trainer): Promise<Float32Array[]> {
+  return Promise.all(t.model.parameters.map((p) => p.read()));
+}
+
+describe('training SeedNet', () => {
+  for (const norm of ['batch', 'group', 'layer'] as const) {
+    // Whether the maths is right is pinned against PyTorch (test/model/seednet-torch.test.ts);
+    // this checks the training loop: data, schedule, GPU-side counting and evaluation.
+    it(`${norm} norm: the loss falls, and the GPU's correct count agrees with the predictions`, async () => {
+      const t = new Trainer(engine, ds, { ...cfg, epochs: 3, norm });
+      try {
+        const metrics = await t.run();
+        expect(metrics).toHaveLength(3);
+        expect(metrics[2]!.trainLoss).toBeLessThan(metrics[0]!.trainLoss);
+        for (const m of metrics) {
+          for (const v of [m.trainLoss, m.testLoss, m.trainAccuracy, m.testAccuracy]) expect(Number.isFinite(v)).toBe(true);
+          expect(m.testAccuracy).toBeGreaterThanOrEqual(0);
+          expect(m.testAccuracy).toBeLessThanOrEqual(1);
+        }
+        const r = await t.evaluate({ predictions: true });
+        const right = r.predictions!.reduce((a, p, i) => a + (p === ds.test.labels[i] ? 1 : 0), 0);
+        expect(r.accuracy).toBe(right / ds.test.count);
+        expect(r.accuracy).toBe(metrics[2]!.testAccuracy);
+      } finally {
+        t.dispose();
+      }
+    });
+  }
+
+  it('gives bit-identical weights for the same seed, different ones for another seed', async () => {
+    const small = { ...cfg, epochs: 1, norm: 'batch' as const };
+    const runs: Float32Array[][] = [];
+    for (const seed of [3, 3, 4]) {
+      const t = new Trainer(engine, subsetTrain(ds, 192), { ...small, seed });
+      try {
+        await t.run();
+        runs.push(await weights(t));
+      } finally {
+        t.dispose();
+      }
+    }
+    runs[0]!.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(runs[1]![i]!.buffer))).toBe(true));
+    expect(runs[0]!.some((w, i) => !Buffer.from(w.buffer).equals(Buffer.from(runs[2]![i]!.buffer)))).toBe(true);
+  });
+
+  it('saves a checkpoint that reloads to the same predictions', async () => {
+    const t = new Trainer(engine, subsetTrain(ds, 128), { ...cfg, epochs: 1, norm: 'batch' });
+    try {
+      await t.run();
+      const before = await t.evaluate({ predictions: true });
+      const path = join(dir, 'model.safetensors');
+      await saveCheckpoint(path, t.model, checkpointMeta(ds, t.cfg, 1, 128));
+      const ckpt = readCheckpoint(path);
+      expect(ckpt.meta.norm).toBe('batch');
+      expect(ckpt.batchesTracked).toBe(2);
+      const model = modelFromCheckpoint(engine, ckpt);
+      const split = new GpuSplit(engine, ds, ds.test, 250);
+      const batches = new BatchBuffers(engine, ds);
+      const after = await evaluate(model, split, batches, 250, { predictions: true });
+      expect(after.accuracy).toBe(before.accuracy);
+      expect(Array.from(after.predictions!)).toEqual(Array.from(before.predictions!));
+      batches.dispose();
+      split.destroy();
+      model.dispose();
+    } finally {
+      t.dispose();
+    }
+  });
+});
