@@ -1,7 +1,25 @@
 // Every normlab command, in the order `normlab --help` lists them.
 import type { Command } from '../command.js';
-import { infoCommand } from './info.js';
+import { compareCommand } from './compare.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
+import { predictCommand } from './predict.js';
+import { summaryCommand } from './summary.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { explainCommand } from './explain.js';
+import { infoCommand } from './info.js';
 import { downloadCommand } from './download.js';
+import { benchCommand } from './bench.js';
 
-export const commands: Command[] = [infoCommand, gradcheckCommand, downloadCommand];
+export const commands: Command[] = [
+  compareCommand,
+  trainCommand,
+  evalCommand,
+  predictCommand,
+  summaryCommand,
+  gradcheckCommand,
+  explainCommand,
+  infoCommand,
+  downloadCommand,
+  benchCommand,
+];

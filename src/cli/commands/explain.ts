@@ -1,0 +1,31 @@
+// normlab explain: normalisation backprop, term by term, computed by the real kernels on a tiny
+// tensor, with the WGSL line of each term (docs/normalization-backprop.md derives them).
+import { Engine } from '../../engine/engine.js';
+import { explainNorm, formatExplain } from '../../explain/explain.js';
+import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
+import { bool, num, optNum, str, type ParsedArgs } from '../args.js';
+import { out, type Command } from '../command.js';
+
+export const explainCommand: Command = {
+  name: 'explain',
+  summary: 'show how a norm backpropagates, term by term, on a tiny tensor (real kernels)',
+  usage: 'normlab explain --norm batch|group|layer [--seed N] [--groups G] [--json]',
+  flags: [
+    { name: 'norm', type: 'enum', choices: NORM_KINDS, default: 'batch', help: 'the norm to explain' },
+    { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, default: 7, help: 'seed of the tiny input' },
+    { name: 'groups', type: 'enum', choices: ['1', '2', '4'], metavar: 'G', help: 'groups for --norm group (default 2 of the 4 channels)' },
+    { name: 'json', type: 'bool', help: 'print JSON for tools' },
+  ],
+  details: 'The derivation, with every term pointing at its kernel line: docs/normalization-backprop.md',
+  async run(args: ParsedArgs) {
+    const engine = await Engine.create();
+    try {
+      const g = str(args, 'groups');
+      const r = await explainNorm(engine, str(args, 'norm') as NormKind, { seed: num(args, 'seed'), groups: g ? Number(g) : optNum(args, 'groups') });
+      out.line(bool(args, 'json') ? JSON.stringify(r, null, 2) : formatExplain(r));
+      return 0;
+    } finally {
+      engine.destroy();
+    }
+  },
+};
