@@ -97,7 +97,7 @@ function gapSentences(runs: NormRun[], augment: boolean): string[] {
         : `${cap(normName(most))} overfits: its gap is ${g.toFixed(2)} points.`,
     );
   } else {
-    out.push(`Every gap is under ${OVERFIT_POINTS} point, so no norm overfits noticeably in this run.`);
+    out.push(`No norm's train accuracy exceeds its test accuracy by more than ${OVERFIT_POINTS} point, so no norm overfits noticeably in this run.`);
   }
   const negative = withGap.filter((r) => trainTestGap(r) < 0);
   if (negative.length) {

@@ -77,6 +77,11 @@ export const compareCommand: Command = {
       const ds: Dataset = subset !== undefined ? subsetTrain(base, subset) : base;
       const dir = str(args, 'out') ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
       mkdirSync(dir, { recursive: true });
+      const overrides = [
+        epochsFlag !== undefined && epochsFlag !== preset.epochs ? `--epochs ${String(epochsFlag)}` : '',
+        subsetFromArgs(args) !== undefined ? `--subset ${subsetFromArgs(args)}` : '',
+      ].filter(Boolean);
+      if (overrides.length > 0) preset.why += `; ${overrides.join(' and ')} override${overrides.length === 1 ? 's' : ''} the preset`;
       progress.message(`normlab compare: preset '${preset.name}': ${preset.why}`);
       const firstCfg = trainConfigFromArgs({ ...args, flags: { ...args.flags, epochs: epochsFlag ?? preset.epochs } }, norms[0]!);
       progress.message(
