@@ -36,6 +36,8 @@ export type FlagValue = string | number | boolean | string[] | undefined;
 
 export interface ParsedArgs {
   flags: Record<string, FlagValue>;
+  /** The flags given on the command line (flags also holds defaults). */
+  given: ReadonlySet<string>;
   positional: string[];
   help: boolean;
   debug: boolean;
@@ -164,7 +166,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   } else if (!help && positional.length > 0) {
     throw new UsageError(`unexpected argument '${positional[0]}'`);
   }
-  return { flags, positional, help, debug: flags.debug === true };
+  return { flags, given: seen, positional, help, debug: flags.debug === true };
 }
 
 export function formatHelp(spec: CommandSpec): string {

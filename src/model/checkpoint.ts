@@ -6,6 +6,7 @@ import { dirname, basename, join } from 'node:path';
 import { UserError } from '../engine/errors.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Engine } from '../engine/engine.js';
+import type { SGDState } from '../engine/optim.js';
 import type { Dataset } from '../train/data/dataset.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { paramSpecs, SeedNet, type SeedNetConfig, NORM_KINDS, type NormKind } from './seednet.js';
@@ -188,4 +189,57 @@ export function modelFromCheckpoint(engine: Engine, ckpt: LoadedCheckpoint): See
   const model = new SeedNet(engine, ckpt.config, (spec) => ckpt.tensors.get(spec.name)!.data as Float32Array);
   model.batchesTracked = ckpt.batchesTracked;
   return model;
+}
+
+/**
+ * The optimizer state saved beside a checkpoint for `normlab train --resume`: one
+ * `<parameter>.momentum_buffer` per trainable tensor (torch.optim.SGD's state names) and, in the
+ * metadata, the step counter and the epoch it belongs to, checked against the model's on resume.
+ */
+export const OPTIMIZER_FORMAT = 'normlab-sgd-1';
+
+export async function saveOptimizerState(path: string, model: SeedNet, state: SGDState, epoch: number): Promise<void> {
+  const names = model.specs.filter((s) => !s.buffer);
+  const tensors = new Map<string, StTensor>();
+  names.forEach((s, i) => {
+    const m = state.momentum[i];
+    if (m) tensors.set(`${s.name}.momentum_buffer`, { dtype: 'F32', shape: s.shape, data: m });
+  });
+  writeFileAtomic(path, encodeSafetensors(tensors, { format: OPTIMIZER_FORMAT, step: String(state.step), epoch: String(epoch) }));
+}
+
+export interface LoadedOptimizerState {
+  state: SGDState;
+  epoch: number;
+}
+
+/** Reads optimizer state written by saveOptimizerState for a model of `config`, validating every tensor. */
+export function readOptimizerState(path: string, config: SeedNetConfig): LoadedOptimizerState {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const file = decodeSafetensors(bytes, path);
+  if (file.metadata.format !== OPTIMIZER_FORMAT) throw new UserError(`${path}: not normlab optimizer state (format '${file.metadata.format ?? 'missing'}')`);
+  const int = (k: string): number => {
+    const v = Number(file.metadata[k]);
+    if (!Number.isInteger(v) || v < 0) throw new UserError(`${path}: metadata '${k}' is not a whole number`);
+    return v;
+  };
+  const params = paramSpecs(config).filter((s) => !s.buffer);
+  const expected = new Set(params.map((s) => `${s.name}.momentum_buffer`));
+  for (const name of file.tensors.keys()) {
+    if (!expected.has(name)) throw new UserError(`${path}: unexpected tensor '${name}' for a ${config.norm}-norm SeedNet`);
+  }
+  const momentum = params.map((s) => {
+    const t = file.tensors.get(`${s.name}.momentum_buffer`);
+    if (!t) return null;
+    if (t.dtype !== 'F32' || t.shape.join(',') !== s.shape.join(',')) {
+      throw new UserError(`${path}: '${s.name}.momentum_buffer' is ${t.dtype} [${t.shape}], expected F32 [${s.shape}]`);
+    }
+    return t.data as Float32Array;
+  });
+  return { state: { step: int('step'), momentum }, epoch: int('epoch') };
 }

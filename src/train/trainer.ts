@@ -5,9 +5,11 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/autograd.js';
 import * as ops from '../engine/ops/index.js';
-import { SGD } from '../engine/optim.js';
+import { SGD, type SGDState } from '../engine/optim.js';
+import { UserError } from '../engine/errors.js';
 import { createRng, deriveSeed } from '../check/rng.js';
 import { SeedNet, type NormKind, type ParamSpec } from '../model/seednet.js';
+import { loadInto, type LoadedCheckpoint } from '../model/checkpoint.js';
 import type { Dataset } from './data/dataset.js';
 import { GpuSplit, drawAugmentation } from './data/gpu-data.js';
 import { oneCycle, stepDecay, constant, type StepSchedule } from './schedule.js';
@@ -294,9 +296,26 @@ export class Trainer {
     return evaluate(this.model, this.test, this.batches, this.cfg.evalBatchSize, options);
   }
 
-  async run(hooks: TrainHooks = {}): Promise<EpochMetrics[]> {
+  /**
+   * Continues a run saved after `epochsDone` epochs: weights, running statistics, momentum buffers
+   * and the schedule's step counter. Batch order and augmentation are drawn per (seed, epoch), so
+   * the resumed run continues exactly as the uninterrupted one would have.
+   */
+  restore(ckpt: LoadedCheckpoint, optimizer: SGDState, epochsDone: number): void {
+    if (optimizer.step !== epochsDone * this.stepsPerEpoch) {
+      throw new UserError(
+        `the optimizer state is at step ${optimizer.step}, but ${epochsDone} epochs of ${this.stepsPerEpoch} steps make ` +
+          `${epochsDone * this.stepsPerEpoch} (another dataset, subset or batch size?)`,
+      );
+    }
+    loadInto(this.model, ckpt);
+    this.optimizer.loadState(optimizer);
+  }
+
+  /** Trains epochs `startEpoch`..cfg.epochs (1-based), evaluating after each. */
+  async run(hooks: TrainHooks = {}, startEpoch = 1): Promise<EpochMetrics[]> {
     const metrics: EpochMetrics[] = [];
-    for (let epoch = 1; epoch <= this.cfg.epochs; epoch++) {
+    for (let epoch = startEpoch; epoch <= this.cfg.epochs; epoch++) {
       const tr = await this.trainEpoch(epoch, hooks);
       const te = await this.evaluate();
       const lastStep = Math.min(epoch * this.stepsPerEpoch, this.schedule.lr.length) - 1;

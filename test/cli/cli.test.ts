@@ -2,7 +2,7 @@
 // output. The end-to-end part runs compare, eval, predict and train on a small CIFAR-10-format
 // dataset the test writes in the real binary format.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +183,45 @@ describe('normlab CLI', () => {
       expect(p.stdout).toContain(img);
       expect(CIFAR10_CLASSES.some((c) => p.stdout.includes(c))).toBe(true);
       expect(p.stdout).toMatch(/\d+(\.\d+)?%/);
+    });
+
+    it('train stopped by SIGKILL after an epoch resumes with --resume to the same weights as an uninterrupted run', async () => {
+      const common = ['--data', data, '--norm', 'batch', '--epochs', '3', '--batch-size', '50'];
+      const whole = join(dir, 'whole');
+      expect(normlab('train', ...common, '--out', whole).status).toBe(0);
+
+      const cut = join(dir, 'cut');
+      const child = spawn(process.execPath, [BIN, 'train', ...common, '--out', cut], { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: tmpdir() } });
+      const exited = new Promise<void>((done) => child.on('exit', () => done()));
+      // Kill it once epoch 1 is saved (metrics.json is written last), well before epoch 2 ends.
+      let epochsSaved = 0;
+      for (let t = 0; t < 4000 && epochsSaved === 0; t++) {
+        await new Promise((r) => setTimeout(r, 25));
+        try {
+          epochsSaved = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8')).epochs.length;
+        } catch {
+          // not written yet, or being renamed into place
+        }
+      }
+      child.kill('SIGKILL');
+      await exited;
+      expect(epochsSaved).toBe(1);
+
+      const clash = normlab('train', '--resume', cut, '--epochs', '5');
+      expect(clash.status).toBe(2);
+      expect(ourErrors(clash)[0]).toMatch(/--resume continues the saved recipe.*--epochs/);
+
+      const r = normlab('train', '--resume', cut);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/resuming .* after epoch 1/);
+      const metrics = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8'));
+      expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3]);
+      expect(readFileSync(join(cut, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors')))).toBe(true);
+      expect(readFileSync(join(cut, 'optimizer.safetensors')).equals(readFileSync(join(whole, 'optimizer.safetensors')))).toBe(true);
+
+      const again = normlab('train', '--resume', cut);
+      expect(again.status).toBe(0);
+      expect(again.stderr).toMatch(/already holds all 3 epochs/);
     });
 
     it('train --out writes model.safetensors and metrics.json', () => {

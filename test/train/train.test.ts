@@ -9,7 +9,7 @@ import { loadDataset } from '../../src/train/data/load.js';
 import { subsetTrain, type Dataset } from '../../src/train/data/dataset.js';
 import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers } from '../../src/train/trainer.js';
 import { GpuSplit } from '../../src/train/data/gpu-data.js';
-import { saveCheckpoint, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
+import { saveCheckpoint, saveOptimizerState, readOptimizerState, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
 
 let engine: Engine;
 let ds: Dataset;
@@ -71,6 +71,46 @@ describe('training SeedNet', () => {
     }
     runs[0]!.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(runs[1]![i]!.buffer))).toBe(true));
     expect(runs[0]!.some((w, i) => !Buffer.from(w.buffer).equals(Buffer.from(runs[2]![i]!.buffer)))).toBe(true);
+  });
+
+  it('resumes from saved model and optimizer files to the same weights as an uninterrupted run', async () => {
+    const small = { ...cfg, epochs: 2, norm: 'group' as const, augment: true };
+    const data = subsetTrain(ds, 160);
+    const whole = new Trainer(engine, data, small);
+    let expected: Float32Array[];
+    try {
+      await whole.run();
+      expected = await weights(whole);
+    } finally {
+      whole.dispose();
+    }
+    // Epoch 1, saved as train saves it; then a new trainer (a new process) continues from the files.
+    const first = new Trainer(engine, data, small);
+    const modelPath = join(dir, 'resume-model.safetensors');
+    const optPath = join(dir, 'resume-optimizer.safetensors');
+    try {
+      await first.trainEpoch(1);
+      await saveOptimizerState(optPath, first.model, await first.optimizer.state(), 1);
+      await saveCheckpoint(modelPath, first.model, checkpointMeta(data, small, 1, 160));
+    } finally {
+      first.dispose();
+    }
+    const ckpt = readCheckpoint(modelPath);
+    const opt = readOptimizerState(optPath, ckpt.config);
+    expect(opt.epoch).toBe(1);
+    const resumed = new Trainer(engine, data, small);
+    try {
+      expect(opt.state.step).toBe(resumed.stepsPerEpoch);
+      resumed.restore(ckpt, opt.state, 1);
+      const rows = await resumed.run({}, 2);
+      expect(rows.map((r) => r.epoch)).toEqual([2]);
+      const got = await weights(resumed);
+      got.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(expected[i]!.buffer)), `tensor ${i}`).toBe(true));
+      // A step count from another schedule is refused rather than silently misaligned.
+      expect(() => resumed.restore(ckpt, { ...opt.state, step: opt.state.step + 1 }, 1)).toThrow(/step/);
+    } finally {
+      resumed.dispose();
+    }
   });
 
   it('saves a checkpoint that reloads to the same predictions', async () => {
