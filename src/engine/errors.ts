@@ -9,6 +9,18 @@ export class UserError extends Error {
   }
 }
 
+/** Training produced a NaN or an infinity: where, and the likely cause. Nothing was saved after it. */
+export class TrainingDivergedError extends UserError {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
+    super(message, 1);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
 /** A command-line usage problem: printed with the usage, exit code 2. */
 export class UsageError extends UserError {
   constructor(message: string) {

@@ -21,6 +21,8 @@ export interface SGDState {
   momentum: (Float32Array | null)[];
 }
 
+const NO_NON_FINITE = 0xffffffff;
+
 export class SGD {
   readonly params: readonly Tensor[];
   readonly hyper: Readonly<SgdHyper>;
@@ -42,7 +44,8 @@ export class SGD {
     this.hyper = { momentum, weightDecay, nesterov };
     // keep(): optimizer state must outlive whatever tidy() the optimizer was created in.
     this.velocity = params.map((p) => (momentum !== 0 ? engine.keep(engine.zeros(p.shape, 'f32', `${p.label} momentum`)) : null));
-    this.counter = engine.keep(engine.zeros([1], 'u32', 'sgd step'));
+    // [steps taken, first step with a non-finite gradient (NO_NON_FINITE: none)]; see sgd.wgsl.
+    this.counter = engine.keep(engine.tensor(Uint32Array.of(0, NO_NON_FINITE), [2], 'u32', 'sgd step'));
     if (lr !== undefined) this.setSchedule([lr]);
   }
 
@@ -103,10 +106,19 @@ export class SGD {
     return (await this.counter.readU32())[0]!;
   }
 
+  /**
+   * The first step (0-based, as counted by stepCount) whose gradient, weight decay included, held a
+   * NaN or an infinity, or null. Read it with the progress readback: it costs one sync.
+   */
+  async firstNonFiniteStep(): Promise<number | null> {
+    const v = (await this.counter.readU32())[1]!;
+    return v === NO_NON_FINITE ? null : v;
+  }
+
   /** Sets the step counter, to resume a run where its schedule left off. A host write. */
   setStepCount(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`SGD.setStepCount: ${n} is not a u32`);
-    this.engine.writeBuffer(this.counter.buffer, Uint32Array.of(n));
+    this.engine.writeBuffer(this.counter.buffer, Uint32Array.of(n, NO_NON_FINITE));
   }
 
   /** The step counter and momentum buffers, read back for a checkpoint. */

@@ -24,11 +24,13 @@ export interface CheckpointMeta {
   height: number;
   width: number;
   epoch: number;
+  /** Steps taken of the next epoch when saved between steps (--checkpoint-every, Ctrl-C); else 0. */
+  stepInEpoch: number;
   recipe: Record<string, unknown>;
 }
 
 /** The metadata a checkpoint of this run carries (epoch: the epochs completed). */
-export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, subset?: number): CheckpointMeta {
+export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, subset?: number, stepInEpoch = 0): CheckpointMeta {
   return {
     format: 'normlab-seednet-1',
     norm: cfg.norm,
@@ -42,6 +44,7 @@ export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, sub
     height: ds.height,
     width: ds.width,
     epoch,
+    stepInEpoch,
     recipe: { ...cfg, subset: subset ?? null },
   };
 }
@@ -132,19 +135,28 @@ function parseMeta(path: string, m: Record<string, string>): CheckpointMeta {
     height: num('height'),
     width: num('width'),
     epoch: num('epoch'),
+    // Absent in checkpoints saved only at epoch ends by earlier versions.
+    stepInEpoch: m.stepInEpoch === undefined ? 0 : num('stepInEpoch'),
     recipe: recipe && typeof recipe === 'object' ? (recipe as Record<string, unknown>) : {},
   };
 }
 
 /** Reads and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU. */
-export function readCheckpoint(path: string): LoadedCheckpoint {
+function readSafetensorsFile(path: string): ReturnType<typeof decodeSafetensors> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const file = decodeSafetensors(bytes, path);
+  return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Validates a decoded file as a SeedNet state dict (names, shapes, dtypes, metadata). Tensors for
+ * which `other` returns true belong to something else in the same file and are left alone.
+ */
+function checkpointFromFile(path: string, file: ReturnType<typeof decodeSafetensors>, other: (name: string) => boolean = () => false): LoadedCheckpoint {
   const meta = parseMeta(path, file.metadata);
   const config: SeedNetConfig = { inChannels: meta.inChannels, norm: meta.norm, groups: meta.groups, classes: meta.classes };
   const expected = paramSpecs(config);
@@ -156,7 +168,10 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
     if (t.shape.join(',') !== s.shape.join(',')) throw new UserError(`${path}: tensor '${s.name}' is [${t.shape}], expected [${s.shape}]`);
   }
   let batchesTracked = 0;
+  const tensors = new Map<string, StTensor>();
   for (const [name, t] of file.tensors) {
+    if (other(name)) continue;
+    tensors.set(name, t);
     if (names.has(name)) continue;
     if (meta.norm === 'batch' && name.endsWith('.num_batches_tracked') && t.dtype === 'I64' && t.shape.length === 0) {
       batchesTracked = Number((t.data as BigInt64Array)[0]);
@@ -164,7 +179,12 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
     }
     throw new UserError(`${path}: unexpected tensor '${name}' for a ${meta.norm}-norm SeedNet`);
   }
-  return { meta, config, tensors: file.tensors, batchesTracked };
+  return { meta, config, tensors, batchesTracked };
+}
+
+/** Reads and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU. */
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  return checkpointFromFile(path, readSafetensorsFile(path));
 }
 
 /** Copies a validated checkpoint's tensors into a model of the same configuration. */
@@ -192,54 +212,101 @@ export function modelFromCheckpoint(engine: Engine, ckpt: LoadedCheckpoint): See
 }
 
 /**
- * The optimizer state saved beside a checkpoint for `normlab train --resume`: one
- * `<parameter>.momentum_buffer` per trainable tensor (torch.optim.SGD's state names) and, in the
- * metadata, the step counter and the epoch it belongs to, checked against the model's on resume.
+ * The training state `normlab train --resume` continues from, in ONE file so that a kill at any
+ * moment leaves a consistent state on disk (each write is atomic): the model's state dict with its
+ * metadata, one `<parameter>.momentum_buffer` per trainable tensor (torch.optim.SGD's state
+ * names), the position in the run and the epoch rows so far. model.safetensors beside it is the
+ * user's checkpoint; this file is only for resuming.
  */
-export const OPTIMIZER_FORMAT = 'normlab-sgd-1';
+export const TRAIN_STATE_FORMAT = 'normlab-train-state-1';
+const MOMENTUM_SUFFIX = '.momentum_buffer';
 
-export async function saveOptimizerState(path: string, model: SeedNet, state: SGDState, epoch: number): Promise<void> {
-  const names = model.specs.filter((s) => !s.buffer);
-  const tensors = new Map<string, StTensor>();
-  names.forEach((s, i) => {
-    const m = state.momentum[i];
-    if (m) tensors.set(`${s.name}.momentum_buffer`, { dtype: 'F32', shape: s.shape, data: m });
-  });
-  writeFileAtomic(path, encodeSafetensors(tensors, { format: OPTIMIZER_FORMAT, step: String(state.step), epoch: String(epoch) }));
-}
-
-export interface LoadedOptimizerState {
-  state: SGDState;
+/** Where in the run the saved state stands, and the partial epoch's accumulators. */
+export interface RunState {
+  /** Epochs completed. */
   epoch: number;
+  /** Steps taken of the next epoch (0 at an epoch's end). */
+  stepInEpoch: number;
+  /** That partial epoch's loss sum and correct count (0 at an epoch's end). */
+  lossSum: number;
+  correct: number;
+  /** The completed epochs' metrics rows, as JSON. */
+  epochsJson: string;
+  /** Where the dataset was read from (--resume reads it there unless told otherwise). */
+  dataSource: string;
 }
 
-/** Reads optimizer state written by saveOptimizerState for a model of `config`, validating every tensor. */
-export function readOptimizerState(path: string, config: SeedNetConfig): LoadedOptimizerState {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+export async function saveTrainState(path: string, model: SeedNet, meta: CheckpointMeta, optimizer: SGDState, at: RunState): Promise<void> {
+  const tensors = await stateDict(model);
+  model.specs
+    .filter((s) => !s.buffer)
+    .forEach((s, i) => {
+      const m = optimizer.momentum[i];
+      if (m) tensors.set(`${s.name}${MOMENTUM_SUFFIX}`, { dtype: 'F32', shape: s.shape, data: m });
+    });
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  Object.assign(metadata, {
+    trainState: TRAIN_STATE_FORMAT,
+    optimizerStep: String(optimizer.step),
+    lossSum: String(at.lossSum),
+    correct: String(at.correct),
+    epochs: at.epochsJson,
+    dataSource: at.dataSource,
+  });
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export interface LoadedTrainState {
+  checkpoint: LoadedCheckpoint;
+  optimizer: SGDState;
+  at: RunState;
+}
+
+/** Reads and validates a train state written by saveTrainState: the model part as readCheckpoint does. */
+export function readTrainState(path: string): LoadedTrainState {
+  const file = readSafetensorsFile(path);
+  if (file.metadata.trainState !== TRAIN_STATE_FORMAT) {
+    throw new UserError(`${path}: not a normlab training state (format '${file.metadata.trainState ?? 'missing'}')`);
   }
-  const file = decodeSafetensors(bytes, path);
-  if (file.metadata.format !== OPTIMIZER_FORMAT) throw new UserError(`${path}: not normlab optimizer state (format '${file.metadata.format ?? 'missing'}')`);
-  const int = (k: string): number => {
-    const v = Number(file.metadata[k]);
-    if (!Number.isInteger(v) || v < 0) throw new UserError(`${path}: metadata '${k}' is not a whole number`);
+  const checkpoint = checkpointFromFile(path, file, (name) => name.endsWith(MOMENTUM_SUFFIX));
+  const number = (k: string, integer: boolean): number => {
+    const raw = file.metadata[k];
+    const v = Number(raw);
+    if (raw === undefined || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+      throw new UserError(`${path}: metadata '${k}' is missing or not a ${integer ? 'whole number' : 'number'}`);
+    }
     return v;
   };
-  const params = paramSpecs(config).filter((s) => !s.buffer);
-  const expected = new Set(params.map((s) => `${s.name}.momentum_buffer`));
+  const params = paramSpecs(checkpoint.config).filter((s) => !s.buffer);
+  const expected = new Set(params.map((s) => `${s.name}${MOMENTUM_SUFFIX}`));
   for (const name of file.tensors.keys()) {
-    if (!expected.has(name)) throw new UserError(`${path}: unexpected tensor '${name}' for a ${config.norm}-norm SeedNet`);
+    if (name.endsWith(MOMENTUM_SUFFIX) && !expected.has(name)) throw new UserError(`${path}: unexpected tensor '${name}' for a ${checkpoint.config.norm}-norm SeedNet`);
   }
   const momentum = params.map((s) => {
-    const t = file.tensors.get(`${s.name}.momentum_buffer`);
+    const t = file.tensors.get(`${s.name}${MOMENTUM_SUFFIX}`);
     if (!t) return null;
     if (t.dtype !== 'F32' || t.shape.join(',') !== s.shape.join(',')) {
-      throw new UserError(`${path}: '${s.name}.momentum_buffer' is ${t.dtype} [${t.shape}], expected F32 [${s.shape}]`);
+      throw new UserError(`${path}: '${s.name}${MOMENTUM_SUFFIX}' is ${t.dtype} [${t.shape}], expected F32 [${s.shape}]`);
     }
     return t.data as Float32Array;
   });
-  return { state: { step: int('step'), momentum }, epoch: int('epoch') };
+  const epochsJson = file.metadata.epochs ?? '';
+  try {
+    if (!Array.isArray(JSON.parse(epochsJson))) throw new Error('not a list');
+  } catch {
+    throw new UserError(`${path}: metadata 'epochs' is not a list of epoch rows`);
+  }
+  return {
+    checkpoint,
+    optimizer: { step: number('optimizerStep', true), momentum },
+    at: {
+      epoch: checkpoint.meta.epoch,
+      stepInEpoch: checkpoint.meta.stepInEpoch,
+      lossSum: number('lossSum', false),
+      correct: number('correct', true),
+      epochsJson,
+      dataSource: file.metadata.dataSource ?? '',
+    },
+  };
 }

@@ -7,6 +7,9 @@
 // increments it once all parameters are updated, so a whole run of steps needs no host write.
 // m is MOMENTUM, or with MOMENTUM_SCHEDULED the per-step value stored after the rates,
 // schedule[SCHEDULE_LEN + same index] (OneCycleLR cycles momentum against the rate by default).
+// step_count[1] records the first step whose gradient held a NaN or an infinity (0xffffffff: none
+// yet): the trainer reads it with its progress readback, so a diverging run stops at the step where
+// it diverged without a readback inside any step.
 override WG: u32 = 256;
 override N: u32;
 override MOMENTUM: f32 = 0.0;
@@ -20,6 +23,17 @@ override MOMENTUM_SCHEDULED: bool = false;
 @group(0) @binding(2) var<storage, read_write> velocity: array<f32>;
 @group(0) @binding(3) var<storage, read> schedule: array<f32>;
 @group(0) @binding(4) var<storage, read_write> step_count: array<u32>;
+
+// By the bits, not `g != g`: WGSL lets compilers assume floats are never NaN or infinite.
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn flag_non_finite(g: f32) {
+  if (!is_finite(g)) {
+    step_count[1] = min(step_count[1], step_count[0]);
+  }
+}
 
 fn schedule_index() -> u32 {
   return min(step_count[0], SCHEDULE_LEN - 1u);
@@ -42,6 +56,7 @@ fn update_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   if (i >= N) { return; }
   let p = param[i];
   let g = grad[i] + WEIGHT_DECAY * p;
+  flag_non_finite(g);
   let m = momentum();
   var d = g;
   // A scheduled momentum of exactly 0 leaves the buffer alone, as PyTorch's `if momentum != 0` does.
@@ -59,7 +74,9 @@ fn update_plain(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= N) { return; }
   let p = param[i];
-  param[i] = p - learning_rate() * (grad[i] + WEIGHT_DECAY * p);
+  let g = grad[i] + WEIGHT_DECAY * p;
+  flag_non_finite(g);
+  param[i] = p - learning_rate() * g;
 }
 
 @compute @workgroup_size(1)

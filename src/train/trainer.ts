@@ -6,7 +6,7 @@ import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/autograd.js';
 import * as ops from '../engine/ops/index.js';
 import { SGD, type SGDState } from '../engine/optim.js';
-import { UserError } from '../engine/errors.js';
+import { TrainingDivergedError, UserError } from '../engine/errors.js';
 import { createRng, deriveSeed } from '../check/rng.js';
 import { SeedNet, type NormKind, type ParamSpec } from '../model/seednet.js';
 import { loadInto, type LoadedCheckpoint } from '../model/checkpoint.js';
@@ -195,11 +195,31 @@ export async function evaluate(
   }
 }
 
+/** Where a run stands: `epoch` (1-based) and the steps of it already taken. */
+export interface RunPosition {
+  epoch: number;
+  step: number;
+}
+
+/** What a checkpoint taken between steps must hold besides the weights and the optimizer state. */
+export interface PartialEpoch {
+  position: RunPosition;
+  /** The epoch's loss sum and correct count so far, so its metrics come out as if never stopped. */
+  lossSum: number;
+  correct: number;
+}
+
 export interface TrainHooks {
   onProgress?: (p: Progress) => void;
   onEpoch?: (m: EpochMetrics, model: SeedNet) => void | Promise<void>;
   /** Seconds between progress readbacks (each one is a GPU sync). */
   progressIntervalSeconds?: number;
+  /** Every this many steps within an epoch, onCheckpoint is called (0 or undefined: never). */
+  checkpointEverySteps?: number;
+  /** Saves a resumable state between steps: after checkpointEverySteps steps, or when stopping. */
+  onCheckpoint?: (state: PartialEpoch, model: SeedNet) => Promise<void>;
+  /** Polled after every step; true ends the run after that step, with a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
 }
 
 export class Trainer {
@@ -212,6 +232,8 @@ export class Trainer {
   private readonly correct: Tensor;
   readonly stepsPerEpoch: number;
   readonly schedule: StepSchedule;
+  /** Where hooks.shouldStop ended the last run(), or null when it ran to the end. */
+  stoppedAt: RunPosition | null = null;
 
   constructor(
     readonly engine: Engine,
@@ -252,32 +274,63 @@ export class Trainer {
     return { lossSum: l[0]!, correct: c[0]! };
   }
 
-  async trainEpoch(epoch: number, hooks: TrainHooks = {}): Promise<{ loss: number; accuracy: number; seconds: number }> {
+  /**
+   * Trains one epoch, or its remainder from `from` (steps already taken, with the loss sum and
+   * correct count they left). Returns null when hooks.shouldStop ended it early (after a checkpoint).
+   */
+  async trainEpoch(
+    epoch: number,
+    hooks: TrainHooks = {},
+    from: PartialEpoch | null = null,
+  ): Promise<{ loss: number; accuracy: number; seconds: number } | null> {
     const n = this.dataset.train.count;
     const B = this.cfg.batchSize;
     const order = epochOrder(n, this.cfg.seed, epoch);
     const augRng = createRng(deriveSeed(this.cfg.seed, `augment epoch ${epoch}`));
-    this.engine.clear(this.lossSum);
-    this.engine.clear(this.correct);
+    const firstStep = from?.position.step ?? 0;
+    // Replay the skipped steps' augmentation draws so the resumed steps draw what they would have.
+    if (this.cfg.augment) {
+      for (let s = 0; s < firstStep; s++) drawAugmentation(Math.min(n, (s + 1) * B) - s * B, { cropPad: 4, flip: true }, () => augRng.next());
+    }
+    if (from) {
+      this.engine.writeBuffer(this.lossSum.buffer, Float32Array.of(from.lossSum));
+      this.engine.writeBuffer(this.correct.buffer, Uint32Array.of(from.correct));
+    } else {
+      this.engine.clear(this.lossSum);
+      this.engine.clear(this.correct);
+    }
     const start = performance.now();
     let lastReport = start;
     const interval = (hooks.progressIntervalSeconds ?? 1) * 1000;
-    for (let s = 0; s < this.stepsPerEpoch; s++) {
+    const every = hooks.checkpointEverySteps ?? 0;
+    for (let s = firstStep; s < this.stepsPerEpoch; s++) {
       const indices = order.subarray(s * B, Math.min(n, (s + 1) * B));
       const aug = this.cfg.augment ? drawAugmentation(indices.length, { cropPad: 4, flip: true }, () => augRng.next()) : undefined;
       this.step(indices, aug);
+      const done = s + 1;
+      const stop = hooks.shouldStop?.() === true && done < this.stepsPerEpoch;
+      if (hooks.onCheckpoint && done < this.stepsPerEpoch && (stop || (every > 0 && done % every === 0))) {
+        await this.checkFinite();
+        const acc = await this.readAccumulators();
+        await hooks.onCheckpoint({ position: { epoch, step: done }, ...acc }, this.model);
+      }
+      if (stop) {
+        this.stoppedAt = { epoch, step: done };
+        return null;
+      }
       const now = performance.now();
-      if (hooks.onProgress && (now - lastReport >= interval || s === this.stepsPerEpoch - 1)) {
+      if (hooks.onProgress && (now - lastReport >= interval || done === this.stepsPerEpoch)) {
+        await this.checkFinite();
         const acc = await this.readAccumulators();
         const t = performance.now();
         lastReport = t;
-        const images = Math.min(n, (s + 1) * B);
-        const rate = images / ((t - start) / 1000);
+        const images = Math.min(n, done * B);
+        const rate = (images - firstStep * B) / ((t - start) / 1000);
         hooks.onProgress({
           norm: this.cfg.norm,
           epoch,
           epochs: this.cfg.epochs,
-          step: s + 1,
+          step: done,
           steps: this.stepsPerEpoch,
           images,
           runningLoss: acc.lossSum / images,
@@ -287,8 +340,29 @@ export class Trainer {
         });
       }
     }
+    await this.checkFinite();
     const acc = await this.readAccumulators();
     return { loss: acc.lossSum / n, accuracy: acc.correct / n, seconds: (performance.now() - start) / 1000 };
+  }
+
+  /**
+   * Throws TrainingDivergedError when a gradient held a NaN or an infinity (flagged on the GPU by
+   * the SGD kernel), naming the epoch, the step and the learning rate there. Called before anything
+   * is saved, so the files on disk always hold the last good state.
+   */
+  private async checkFinite(): Promise<void> {
+    const s = await this.optimizer.firstNonFiniteStep();
+    if (s === null) return;
+    const epoch = Math.floor(s / this.stepsPerEpoch) + 1;
+    const step = (s % this.stepsPerEpoch) + 1;
+    const lr = this.schedule.lr[Math.min(s, this.schedule.lr.length - 1)]!;
+    throw new TrainingDivergedError(
+      `training diverged: a gradient became NaN or infinite at epoch ${epoch}, step ${step} of ${this.stepsPerEpoch} ` +
+        `(learning rate ${lr.toPrecision(3)} there). The likely cause is a learning rate too high for this model and batch ` +
+        `size (the recipe's maximum is 0.05); lower --lr. The last checkpoint saved before it is kept.`,
+      epoch,
+      step,
+    );
   }
 
   /** Test loss and accuracy with running statistics (batch norm in eval mode), no gradients. */
@@ -297,26 +371,33 @@ export class Trainer {
   }
 
   /**
-   * Continues a run saved after `epochsDone` epochs: weights, running statistics, momentum buffers
-   * and the schedule's step counter. Batch order and augmentation are drawn per (seed, epoch), so
-   * the resumed run continues exactly as the uninterrupted one would have.
+   * Continues a run saved at `at` (epoch, steps of it taken): weights, running statistics, momentum
+   * buffers and the schedule's step counter. Batch order and augmentation are drawn per (seed,
+   * epoch), so the resumed run continues exactly as the uninterrupted one would have.
    */
-  restore(ckpt: LoadedCheckpoint, optimizer: SGDState, epochsDone: number): void {
-    if (optimizer.step !== epochsDone * this.stepsPerEpoch) {
+  restore(ckpt: LoadedCheckpoint, optimizer: SGDState, at: RunPosition): void {
+    const expected = (at.epoch - 1) * this.stepsPerEpoch + at.step;
+    if (optimizer.step !== expected) {
       throw new UserError(
-        `the optimizer state is at step ${optimizer.step}, but ${epochsDone} epochs of ${this.stepsPerEpoch} steps make ` +
-          `${epochsDone * this.stepsPerEpoch} (another dataset, subset or batch size?)`,
+        `the optimizer state is at step ${optimizer.step}, but epoch ${at.epoch} step ${at.step} with ${this.stepsPerEpoch} steps ` +
+          `per epoch is step ${expected} (another dataset, subset or batch size?)`,
       );
     }
     loadInto(this.model, ckpt);
     this.optimizer.loadState(optimizer);
   }
 
-  /** Trains epochs `startEpoch`..cfg.epochs (1-based), evaluating after each. */
-  async run(hooks: TrainHooks = {}, startEpoch = 1): Promise<EpochMetrics[]> {
+  /**
+   * Trains from `from` (default: the start) to the last epoch, evaluating after each. When
+   * hooks.shouldStop ends it early, the epochs finished are returned and stoppedAt says where.
+   */
+  async run(hooks: TrainHooks = {}, from: PartialEpoch | null = null): Promise<EpochMetrics[]> {
     const metrics: EpochMetrics[] = [];
+    this.stoppedAt = null;
+    const startEpoch = from?.position.epoch ?? 1;
     for (let epoch = startEpoch; epoch <= this.cfg.epochs; epoch++) {
-      const tr = await this.trainEpoch(epoch, hooks);
+      const tr = await this.trainEpoch(epoch, hooks, epoch === startEpoch && from && from.position.step > 0 ? from : null);
+      if (!tr) break;
       const te = await this.evaluate();
       const lastStep = Math.min(epoch * this.stepsPerEpoch, this.schedule.lr.length) - 1;
       const m: EpochMetrics = {

@@ -2,62 +2,13 @@
 // output. The end-to-end part runs compare, eval, predict and train on a small CIFAR-10-format
 // dataset the test writes in the real binary format.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { commands } from '../../src/cli/commands/index.js';
 import { CIFAR10_CLASSES } from '../../src/train/data/cifar10.js';
-
-const BIN = join(__dirname, '..', '..', 'bin', 'normlab.js');
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function normlab(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() },
-    timeout: 240_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** stderr without Dawn's own start-up warnings, which normlab does not control. */
-function ourErrors(r: Run): string[] {
-  return r.stderr.split('\n').filter((l) => l.trim() !== '' && !/artificially reduced|^Warning:/.test(l));
-}
-
-const RECORD = 3073;
-
-/**
- * A CIFAR-10 batch file whose classes are learnable: class k tints channel k % 3 and draws a bar at
- * row 3k, over seeded noise.
- */
-function cifarBatch(count: number, seed: number): Buffer {
-  let s = seed >>> 0;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) >>> 24);
-  const b = Buffer.alloc(count * RECORD);
-  for (let r = 0; r < count; r++) {
-    const label = r % 10;
-    b[r * RECORD] = label;
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < 32; y++) {
-        for (let x = 0; x < 32; x++) {
-          let v = rand() >> 1;
-          if (c === label % 3) v += 60;
-          if (y === 3 * label || y === 3 * label + 1) v += 120;
-          b[r * RECORD + 1 + c * 1024 + y * 32 + x] = Math.min(255, v);
-        }
-      }
-    }
-  }
-  return b;
-}
+import { normlab, ourErrors, writeCifarDir } from '../helpers/cli.js';
 
 function pngImage(path: string, w: number, h: number): void {
   const png = new PNG({ width: w, height: h });
@@ -123,11 +74,7 @@ describe('normlab CLI', () => {
     let data = '';
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'normlab-e2e-'));
-      data = join(dir, 'cifar');
-      mkdirSync(data);
-      for (let f = 1; f <= 5; f++) writeFileSync(join(data, `data_batch_${f}.bin`), cifarBatch(40, f));
-      writeFileSync(join(data, 'test_batch.bin'), cifarBatch(30, 99));
-      writeFileSync(join(data, 'batches.meta.txt'), `${CIFAR10_CLASSES.join('\n')}\n\n`);
+      data = writeCifarDir(join(dir, 'cifar'));
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -183,45 +130,6 @@ describe('normlab CLI', () => {
       expect(p.stdout).toContain(img);
       expect(CIFAR10_CLASSES.some((c) => p.stdout.includes(c))).toBe(true);
       expect(p.stdout).toMatch(/\d+(\.\d+)?%/);
-    });
-
-    it('train stopped by SIGKILL after an epoch resumes with --resume to the same weights as an uninterrupted run', async () => {
-      const common = ['--data', data, '--norm', 'batch', '--epochs', '3', '--batch-size', '50'];
-      const whole = join(dir, 'whole');
-      expect(normlab('train', ...common, '--out', whole).status).toBe(0);
-
-      const cut = join(dir, 'cut');
-      const child = spawn(process.execPath, [BIN, 'train', ...common, '--out', cut], { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: tmpdir() } });
-      const exited = new Promise<void>((done) => child.on('exit', () => done()));
-      // Kill it once epoch 1 is saved (metrics.json is written last), well before epoch 2 ends.
-      let epochsSaved = 0;
-      for (let t = 0; t < 4000 && epochsSaved === 0; t++) {
-        await new Promise((r) => setTimeout(r, 25));
-        try {
-          epochsSaved = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8')).epochs.length;
-        } catch {
-          // not written yet, or being renamed into place
-        }
-      }
-      child.kill('SIGKILL');
-      await exited;
-      expect(epochsSaved).toBe(1);
-
-      const clash = normlab('train', '--resume', cut, '--epochs', '5');
-      expect(clash.status).toBe(2);
-      expect(ourErrors(clash)[0]).toMatch(/--resume continues the saved recipe.*--epochs/);
-
-      const r = normlab('train', '--resume', cut);
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/resuming .* after epoch 1/);
-      const metrics = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8'));
-      expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3]);
-      expect(readFileSync(join(cut, 'model.safetensors')).equals(readFileSync(join(whole, 'model.safetensors')))).toBe(true);
-      expect(readFileSync(join(cut, 'optimizer.safetensors')).equals(readFileSync(join(whole, 'optimizer.safetensors')))).toBe(true);
-
-      const again = normlab('train', '--resume', cut);
-      expect(again.status).toBe(0);
-      expect(again.stderr).toMatch(/already holds all 3 epochs/);
     });
 
     it('train --out writes model.safetensors and metrics.json', () => {

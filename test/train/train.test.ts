@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/index.js';
 import { loadDataset } from '../../src/train/data/load.js';
 import { subsetTrain, type Dataset } from '../../src/train/data/dataset.js';
-import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers } from '../../src/train/trainer.js';
+import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers, type EpochMetrics } from '../../src/train/trainer.js';
 import { GpuSplit } from '../../src/train/data/gpu-data.js';
-import { saveCheckpoint, saveOptimizerState, readOptimizerState, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
+import { TrainingDivergedError } from '../../src/engine/errors.js';
+import { saveCheckpoint, saveTrainState, readTrainState, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
 
 let engine: Engine;
 let ds: Dataset;
@@ -73,43 +74,78 @@ describe('training SeedNet', () => {
     expect(runs[0]!.some((w, i) => !Buffer.from(w.buffer).equals(Buffer.from(runs[2]![i]!.buffer)))).toBe(true);
   });
 
-  it('resumes from saved model and optimizer files to the same weights as an uninterrupted run', async () => {
-    const small = { ...cfg, epochs: 2, norm: 'group' as const, augment: true };
+  it('stopped mid-epoch and resumed from the saved files, ends with the same weights as an uninterrupted run', async () => {
+    const small = { ...cfg, epochs: 2, batchSize: 32, norm: 'group' as const, augment: true };
     const data = subsetTrain(ds, 160);
     const whole = new Trainer(engine, data, small);
     let expected: Float32Array[];
+    let expectedMetrics: EpochMetrics[];
     try {
-      await whole.run();
+      expectedMetrics = await whole.run();
       expected = await weights(whole);
     } finally {
       whole.dispose();
     }
-    // Epoch 1, saved as train saves it; then a new trainer (a new process) continues from the files.
+    // Stop after step 2 of epoch 2 (a Ctrl-C), saving as `normlab train` saves.
+    const statePath = join(dir, 'train-state.safetensors');
     const first = new Trainer(engine, data, small);
-    const modelPath = join(dir, 'resume-model.safetensors');
-    const optPath = join(dir, 'resume-optimizer.safetensors');
+    let steps = 0;
+    let firstMetrics: EpochMetrics[];
     try {
-      await first.trainEpoch(1);
-      await saveOptimizerState(optPath, first.model, await first.optimizer.state(), 1);
-      await saveCheckpoint(modelPath, first.model, checkpointMeta(data, small, 1, 160));
+      firstMetrics = await first.run({
+        shouldStop: () => ++steps === first.stepsPerEpoch + 2,
+        onCheckpoint: async (partial, model) => {
+          const epochsDone = partial.position.epoch - 1;
+          const at = { epoch: epochsDone, stepInEpoch: partial.position.step, lossSum: partial.lossSum, correct: partial.correct, epochsJson: '[]', dataSource: 'test' };
+          await saveTrainState(statePath, model, checkpointMeta(data, small, epochsDone, 160, at.stepInEpoch), await first.optimizer.state(), at);
+        },
+      });
+      expect(first.stoppedAt).toEqual({ epoch: 2, step: 2 });
+      expect(firstMetrics).toHaveLength(1);
     } finally {
       first.dispose();
     }
-    const ckpt = readCheckpoint(modelPath);
-    const opt = readOptimizerState(optPath, ckpt.config);
-    expect(opt.epoch).toBe(1);
+    // A new trainer (a new process) continues from the file.
+    const saved = readTrainState(statePath);
+    const opt = { ...saved.at, state: saved.optimizer };
+    const ckpt = saved.checkpoint;
+    expect([ckpt.meta.epoch, ckpt.meta.stepInEpoch, opt.state.step]).toEqual([1, 2, first.stepsPerEpoch + 2]);
     const resumed = new Trainer(engine, data, small);
     try {
-      expect(opt.state.step).toBe(resumed.stepsPerEpoch);
-      resumed.restore(ckpt, opt.state, 1);
-      const rows = await resumed.run({}, 2);
+      const from = { position: { epoch: 2, step: 2 }, lossSum: opt.lossSum, correct: opt.correct };
+      resumed.restore(ckpt, opt.state, from.position);
+      const rows = await resumed.run({}, from);
       expect(rows.map((r) => r.epoch)).toEqual([2]);
       const got = await weights(resumed);
       got.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(expected[i]!.buffer)), `tensor ${i}`).toBe(true));
-      // A step count from another schedule is refused rather than silently misaligned.
-      expect(() => resumed.restore(ckpt, { ...opt.state, step: opt.state.step + 1 }, 1)).toThrow(/step/);
+      // The interrupted epoch's metrics come out as if it had never stopped.
+      expect(rows[0]!.trainLoss).toBe(expectedMetrics[1]!.trainLoss);
+      expect(rows[0]!.trainAccuracy).toBe(expectedMetrics[1]!.trainAccuracy);
+      expect(rows[0]!.testAccuracy).toBe(expectedMetrics[1]!.testAccuracy);
+      // A step count from another position is refused rather than silently misaligned.
+      expect(() => resumed.restore(ckpt, opt.state, { epoch: 2, step: 3 })).toThrow(/step/);
     } finally {
       resumed.dispose();
+    }
+  });
+
+  it('stops at the step where a gradient turns non-finite, naming epoch and step', async () => {
+    // A learning rate of 1e30 overflows the weights on the first update, and the next gradient is NaN.
+    const t = new Trainer(engine, subsetTrain(ds, 96), { ...cfg, epochs: 1, batchSize: 32, norm: 'batch', schedule: 'constant', lr: 1e30 });
+    const saved: number[] = [];
+    try {
+      const err = await t
+        .run({ checkpointEverySteps: 1, onCheckpoint: async (p) => void saved.push(p.position.step) })
+        .then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(TrainingDivergedError);
+      const d = err as TrainingDivergedError;
+      expect(d.epoch).toBe(1);
+      expect(d.step).toBe(2);
+      expect(d.message).toMatch(/epoch 1, step 2 of 3 \(learning rate 1\.00e\+30 there\).*lower --lr/);
+      // Step 1's state was finite and saved; nothing after the divergence was.
+      expect(saved).toEqual([1]);
+    } finally {
+      t.dispose();
     }
   });
 

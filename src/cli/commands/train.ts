@@ -1,24 +1,22 @@
 // normlab train: one norm, the SEEDNET.md recipe by default; writes a checkpoint and metrics.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/engine.js';
 import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
 import {
   saveCheckpoint,
   checkpointMeta,
-  readCheckpoint,
-  readOptimizerState,
-  saveOptimizerState,
+  readTrainState,
+  saveTrainState,
   writeFileAtomic,
-  type LoadedCheckpoint,
-  type LoadedOptimizerState,
+  type LoadedTrainState,
 } from '../../model/checkpoint.js';
 import { UsageError, UserError } from '../../engine/errors.js';
 import { loadDataset } from '../../train/data/load.js';
 import { subsetTrain } from '../../train/data/dataset.js';
-import { Trainer, type EpochMetrics, type TrainConfig } from '../../train/trainer.js';
+import { Trainer, type EpochMetrics, type PartialEpoch, type TrainConfig } from '../../train/trainer.js';
 import { ProgressPrinter } from '../../train/progress.js';
-import { bool, str, type ParsedArgs } from '../args.js';
+import { bool, optNum, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 import { TRAIN_FLAGS, subsetFromArgs, trainConfigFromArgs } from '../train-flags.js';
 
@@ -33,22 +31,19 @@ interface TrainRunFile {
 }
 
 const MODEL_FILE = 'model.safetensors';
-const OPTIMIZER_FILE = 'optimizer.safetensors';
+const STATE_FILE = 'train-state.safetensors';
 const METRICS_FILE = 'metrics.json';
 
-function readRunFile(dir: string): TrainRunFile {
-  const path = join(dir, METRICS_FILE);
-  let run: TrainRunFile;
-  try {
-    run = JSON.parse(readFileSync(path, 'utf8')) as TrainRunFile;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`--resume ${dir}: ${code === 'ENOENT' ? `no ${METRICS_FILE} (not a normlab train directory?)` : `${path} is unreadable (${code ?? (e as Error).message})`}`);
-  }
-  if (!run || typeof run !== 'object' || !run.config || !Array.isArray(run.epochs) || typeof run.data !== 'string') {
-    throw new UserError(`--resume ${dir}: ${path} is not the metrics of a normlab train run`);
-  }
-  return run;
+const RECIPE_KEYS: readonly (keyof TrainConfig)[] = ['norm', 'groups', 'epochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'schedule', 'seed', 'augment', 'evalBatchSize'];
+
+/** The recipe a saved run was trained with, from its state file's metadata, checked field by field. */
+function recipeOf(state: LoadedTrainState, dir: string): { cfg: TrainConfig; subset: number | undefined } {
+  const r = state.checkpoint.meta.recipe;
+  const missing = RECIPE_KEYS.filter((k) => r[k] === undefined);
+  if (missing.length > 0) throw new UserError(`--resume ${dir}: ${STATE_FILE} lacks the recipe's ${missing.join(', ')}`);
+  const cfg = Object.fromEntries(RECIPE_KEYS.map((k) => [k, r[k]])) as unknown as TrainConfig;
+  const subset = typeof r.subset === 'number' ? r.subset : undefined;
+  return { cfg, subset };
 }
 
 export const trainCommand: Command = {
@@ -59,12 +54,16 @@ export const trainCommand: Command = {
     { name: 'norm', type: 'enum', choices: NORM_KINDS, default: 'batch', help: 'normalisation' },
     ...TRAIN_FLAGS,
     { name: 'out', type: 'string', metavar: 'DIR', help: 'output directory (default runs/train-<norm>-<time>)' },
-    { name: 'resume', type: 'string', metavar: 'DIR', help: "continue the run saved in DIR after its last completed epoch, with its recipe (--data may point at the dataset's new place)" },
+    { name: 'resume', type: 'string', metavar: 'DIR', help: "continue the run saved in DIR where it stopped, with its recipe (--data may point at the dataset's new place; --checkpoint-every may change)" },
+    { name: 'checkpoint-every', type: 'int', min: 1, metavar: 'STEPS', help: 'also save the resumable state every STEPS steps within an epoch' },
     { name: 'json', type: 'bool', help: 'print the per-epoch metrics as JSON at the end' },
   ],
   details:
-    'After every epoch the run is saved: DIR/model.safetensors (the weights), DIR/optimizer.safetensors (momentum ' +
-    'buffers and step, for --resume) and DIR/metrics.json. A resumed run gives the same weights as an uninterrupted one.',
+    'After every epoch (and every --checkpoint-every steps) the run is saved: DIR/model.safetensors (the weights), ' +
+    'DIR/train-state.safetensors (weights, momentum buffers and position, for --resume) and DIR/metrics.json, each written to a ' +
+    'temporary file and renamed into place. Ctrl-C stops after the current step and saves; a second Ctrl-C quits at once. ' +
+    'A resumed run ends with the same weights as an uninterrupted one. A NaN or infinite gradient stops training at the ' +
+    'step it appears, keeping the last saved state.',
   async run(args: ParsedArgs) {
     const resumeDir = str(args, 'resume');
     let norm = str(args, 'norm') as NormKind;
@@ -72,17 +71,22 @@ export const trainCommand: Command = {
     let subset: number | undefined;
     let dataDir = str(args, 'data');
     let previous: EpochMetrics[] = [];
+    let resume: LoadedTrainState | undefined;
     if (resumeDir !== undefined) {
-      const clash = [...args.given].filter((f) => f !== 'resume' && f !== 'data' && f !== 'json' && f !== 'debug');
+      const allowed = new Set(['resume', 'data', 'json', 'debug', 'checkpoint-every']);
+      const clash = [...args.given].filter((f) => !allowed.has(f));
       if (clash.length > 0) {
-        throw new UsageError(`--resume continues the saved recipe; it takes only --data and --json (not ${clash.map((f) => `--${f}`).join(', ')})`);
+        throw new UsageError(
+          `--resume continues the saved recipe; it takes only --data, --checkpoint-every and --json (not ${clash.map((f) => `--${f}`).join(', ')})`,
+        );
       }
-      const run = readRunFile(resumeDir);
-      norm = run.norm;
-      cfg = run.config;
-      subset = run.subset ?? undefined;
-      dataDir ??= run.data;
-      previous = run.epochs;
+      resume = readTrainState(join(resumeDir, STATE_FILE));
+      const saved = recipeOf(resume, resumeDir);
+      norm = saved.cfg.norm;
+      cfg = saved.cfg;
+      subset = saved.subset;
+      dataDir ??= resume.at.dataSource || undefined;
+      previous = JSON.parse(resume.at.epochsJson) as EpochMetrics[];
     } else {
       cfg = trainConfigFromArgs(args, norm);
       subset = subsetFromArgs(args);
@@ -92,55 +96,79 @@ export const trainCommand: Command = {
     const dir = resumeDir ?? str(args, 'out') ?? join('runs', `train-${norm}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     mkdirSync(dir, { recursive: true });
     const progress = new ProgressPrinter();
-    let resume: { ckpt: LoadedCheckpoint; opt: LoadedOptimizerState } | undefined;
-    if (resumeDir !== undefined) {
-      const ckpt = readCheckpoint(join(dir, MODEL_FILE));
-      const opt = readOptimizerState(join(dir, OPTIMIZER_FILE), ckpt.config);
-      if (ckpt.meta.epoch !== opt.epoch || ckpt.meta.epoch !== previous.length) {
-        throw new UserError(
-          `--resume ${dir}: ${MODEL_FILE} is from epoch ${ckpt.meta.epoch}, ${OPTIMIZER_FILE} from epoch ${opt.epoch} and ` +
-            `${METRICS_FILE} lists ${previous.length} epochs; they must agree (was the run stopped while saving?)`,
-        );
+    if (resume) {
+      if (resume.checkpoint.meta.dataset !== ds.name) {
+        throw new UserError(`--resume ${dir}: the run trained on ${resume.checkpoint.meta.dataset}, but ${ds.source} holds ${ds.name}`);
       }
-      if (ckpt.meta.dataset !== ds.name) throw new UserError(`--resume ${dir}: the run trained on ${ckpt.meta.dataset}, but ${ds.source} holds ${ds.name}`);
-      if (previous.length >= cfg.epochs) {
+      if (resume.at.epoch >= cfg.epochs) {
         progress.message(`normlab train: ${dir} already holds all ${cfg.epochs} epochs; nothing to do`);
         return 0;
       }
-      resume = { ckpt, opt };
     }
+    const from: PartialEpoch | null = resume
+      ? { position: { epoch: resume.at.epoch + 1, step: resume.at.stepInEpoch }, lossSum: resume.at.lossSum, correct: resume.at.correct }
+      : null;
     const engine = await Engine.create();
     progress.message(
       `normlab train: ${norm} norm on ${ds.name} (${ds.train.count} training, ${ds.test.count} test images), ` +
         `${cfg.epochs} epochs, batch ${cfg.batchSize}, ${cfg.schedule} lr ${cfg.lr}, on ${engine.adapterInfo.description}` +
-        (resume ? `; resuming ${dir} after epoch ${previous.length}` : ''),
+        (from ? `; resuming ${dir} at epoch ${from.position.epoch} step ${from.position.step + 1}` : ''),
     );
-    const trainer = new Trainer(engine, ds, cfg);
     const metrics: EpochMetrics[] = [...previous];
+    const saveRunFile = () => {
+      const runFile: TrainRunFile = { norm, config: cfg, subset: subset ?? null, dataset: ds.name, data: ds.source, epochs: metrics };
+      writeFileAtomic(join(dir, METRICS_FILE), `${JSON.stringify(runFile, null, 2)}\n`);
+    };
+    // Ctrl-C: finish the step being recorded, save, and stop; a second one quits at once.
+    let stopRequested = false;
+    const onSigint = () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      progress.message('\nnormlab train: stopping after this step and saving (Ctrl-C again to quit without saving)');
+    };
+    process.on('SIGINT', onSigint);
+    const trainer = new Trainer(engine, ds, cfg);
     try {
-      if (resume) trainer.restore(resume.ckpt, resume.opt.state, previous.length);
+      if (resume && from) trainer.restore(resume.checkpoint, resume.optimizer, from.position);
       await trainer.run(
         {
           onProgress: (p) => progress.step(p),
+          checkpointEverySteps: optNum(args, 'checkpoint-every'),
+          shouldStop: () => stopRequested,
+          onCheckpoint: async (partial, model) => {
+            const epochsDone = partial.position.epoch - 1;
+            const meta = checkpointMeta(ds, cfg, epochsDone, subset, partial.position.step);
+            const at = { epoch: epochsDone, stepInEpoch: partial.position.step, lossSum: partial.lossSum, correct: partial.correct, epochsJson: JSON.stringify(metrics), dataSource: ds.source };
+            await saveTrainState(join(dir, STATE_FILE), model, meta, await trainer.optimizer.state(), at);
+            await saveCheckpoint(join(dir, MODEL_FILE), model, meta);
+            saveRunFile();
+          },
           onEpoch: async (m, model) => {
             metrics.push(m);
             progress.epoch(norm, m);
-            // Optimizer state first: a stop between the writes leaves the model one epoch behind, which
-            // --resume detects by the epochs recorded in each file.
-            await saveOptimizerState(join(dir, OPTIMIZER_FILE), model, await trainer.optimizer.state(), m.epoch);
-            await saveCheckpoint(join(dir, MODEL_FILE), model, checkpointMeta(ds, cfg, m.epoch, subset));
-            const runFile: TrainRunFile = { norm, config: cfg, subset: subset ?? null, dataset: ds.name, data: ds.source, epochs: metrics };
-            writeFileAtomic(join(dir, METRICS_FILE), `${JSON.stringify(runFile, null, 2)}\n`);
+            const meta = checkpointMeta(ds, cfg, m.epoch, subset);
+            const at = { epoch: m.epoch, stepInEpoch: 0, lossSum: 0, correct: 0, epochsJson: JSON.stringify(metrics), dataSource: ds.source };
+            await saveTrainState(join(dir, STATE_FILE), model, meta, await trainer.optimizer.state(), at);
+            await saveCheckpoint(join(dir, MODEL_FILE), model, meta);
+            saveRunFile();
           },
         },
-        previous.length + 1,
+        from,
       );
     } finally {
+      process.off('SIGINT', onSigint);
       trainer.dispose();
       engine.destroy();
     }
+    if (trainer.stoppedAt) {
+      progress.message(
+        `normlab train: stopped at epoch ${trainer.stoppedAt.epoch} step ${trainer.stoppedAt.step}; saved in ${dir}. ` +
+          `Continue with: normlab train --resume ${dir}`,
+      );
+      return 130;
+    }
     if (bool(args, 'json')) out.line(JSON.stringify(metrics));
-    progress.message(`wrote ${join(dir, MODEL_FILE)}, ${join(dir, OPTIMIZER_FILE)} and ${join(dir, METRICS_FILE)}`);
+    progress.message(`wrote ${join(dir, MODEL_FILE)}, ${join(dir, METRICS_FILE)} and ${join(dir, STATE_FILE)} (for --resume)`);
     return 0;
   },
 };

@@ -1,0 +1,78 @@
+// Running the built CLI in a child process, and datasets written in the real file formats.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CIFAR10_CLASSES } from '../../src/train/data/cifar10.js';
+
+export const BIN = join(__dirname, '..', '..', 'bin', 'normlab.js');
+const ENV = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() };
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function normlab(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: ENV, timeout: 240_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI in the background, for tests that signal it. */
+export function normlabChild(...args: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: ENV });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((done) => child.on('exit', (code) => done({ code, stderr })));
+  return { child, exited };
+}
+
+/** stderr without Dawn's own start-up warnings, which normlab does not control. */
+export function ourErrors(r: { stderr: string }): string[] {
+  return r.stderr.split('\n').filter((l) => l.trim() !== '' && !/artificially reduced|^Warning:/.test(l));
+}
+
+export async function until(check: () => boolean, timeoutMs: number, pollMs = 20): Promise<boolean> {
+  for (let t = 0; t < timeoutMs; t += pollMs) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return check();
+}
+
+const RECORD = 3073;
+
+/**
+ * A CIFAR-10 batch file whose classes are learnable: class k tints channel k % 3 and draws a bar at
+ * row 3k, over seeded noise.
+ */
+export function cifarBatch(count: number, seed: number): Buffer {
+  let s = seed >>> 0;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) >>> 24);
+  const b = Buffer.alloc(count * RECORD);
+  for (let r = 0; r < count; r++) {
+    const label = r % 10;
+    b[r * RECORD] = label;
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          let v = rand() >> 1;
+          if (c === label % 3) v += 60;
+          if (y === 3 * label || y === 3 * label + 1) v += 120;
+          b[r * RECORD + 1 + c * 1024 + y * 32 + x] = Math.min(255, v);
+        }
+      }
+    }
+  }
+  return b;
+}
+
+/** A complete CIFAR-10 directory: five training batches of `perBatch` images, a test batch, the names. */
+export function writeCifarDir(dir: string, perBatch = 40, testCount = 30): string {
+  mkdirSync(dir, { recursive: true });
+  for (let f = 1; f <= 5; f++) writeFileSync(join(dir, `data_batch_${f}.bin`), cifarBatch(perBatch, f));
+  writeFileSync(join(dir, 'test_batch.bin'), cifarBatch(testCount, 99));
+  writeFileSync(join(dir, 'batches.meta.txt'), `${CIFAR10_CLASSES.join('\n')}\n\n`);
+  return dir;
+}
