@@ -77,6 +77,16 @@ function idxDir(name: string, change: (files: Record<string, Buffer>) => void = 
   return d;
 }
 
+describe('a batch too large for the adapter', () => {
+  it('is refused before training, with the limit and the largest batch that fits', () => {
+    const r = normlab('train', '--data', cifar, '--batch-size', '20000', '--epochs', '1', '--out', join(dir, 'never'));
+    expect(r.status).toBe(1);
+    const lines = ourErrors(r).filter((l) => !/^normlab train: batch norm on/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^normlab train: --batch-size 20000 is too large for this adapter: .* binds at most \d+ MiB per buffer .*the largest batch that fits is \d+$/);
+  });
+});
+
 describe('bad dataset files', () => {
   const train = (d: string) => normlab('train', '--data', d, '--epochs', '1', '--out', join(dir, 'never'));
 

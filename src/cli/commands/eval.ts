@@ -5,7 +5,7 @@ import { UserError } from '../../engine/errors.js';
 import { readCheckpoint, modelFromCheckpoint } from '../../model/checkpoint.js';
 import { loadDataset } from '../../train/data/load.js';
 import { GpuSplit } from '../../train/data/gpu-data.js';
-import { BatchBuffers, evaluate } from '../../train/trainer.js';
+import { BatchBuffers, checkBatchFits, evaluate } from '../../train/trainer.js';
 import { bool, num, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 import { DATA_FLAG } from '../train-flags.js';
@@ -37,6 +37,12 @@ export const evalCommand: Command = {
     const dataset = { ...ds, mean: m.mean, std: m.std };
     const engine = await Engine.create();
     const batch = num(args, 'batch-size');
+    try {
+      checkBatchFits(engine, dataset, batch, '--batch-size');
+    } catch (e) {
+      engine.destroy();
+      throw e;
+    }
     const model = modelFromCheckpoint(engine, ckpt);
     const split = new GpuSplit(engine, dataset, dataset.test, batch);
     const batches = new BatchBuffers(engine, dataset);

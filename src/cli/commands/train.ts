@@ -126,8 +126,14 @@ export const trainCommand: Command = {
       stopRequested = true;
       progress.message('\nnormlab train: stopping after this step and saving (Ctrl-C again to quit without saving)');
     };
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(engine, ds, cfg);
+    } catch (e) {
+      engine.destroy();
+      throw e;
+    }
     process.on('SIGINT', onSigint);
-    const trainer = new Trainer(engine, ds, cfg);
     try {
       if (resume && from) trainer.restore(resume.checkpoint, resume.optimizer, from.position);
       await trainer.run(
