@@ -60,6 +60,7 @@ function reportError(command: Command, e: unknown, debug: boolean): number {
     if (e instanceof GpuError && e.kind !== 'device-lost') {
       out.err('Rerun with NORMLAB_DEBUG=errors to validate op by op and name the exact kernel.');
     }
+    if (debug && e instanceof GpuError) out.err(e.detail);
     if (debug && e.stack) out.err(e.stack);
     return 1;
   }

@@ -34,9 +34,11 @@ export class GpuError extends Error {
   constructor(
     readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost',
     readonly op: string,
-    message: string,
+    /** The adapter's full text; Dawn adds indented "While ..." lines of context after the first. */
+    readonly detail: string,
   ) {
-    super(`WebGPU ${kind} error in ${op}: ${message}`);
+    // One line for the user; the context lines are shown with --debug.
+    super(`WebGPU ${kind} error in ${op}: ${detail.split('\n')[0]!.trim()}`);
     this.name = 'GpuError';
   }
 }
