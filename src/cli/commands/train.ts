@@ -108,32 +108,35 @@ export const trainCommand: Command = {
     const from: PartialEpoch | null = resume
       ? { position: { epoch: resume.at.epoch + 1, step: resume.at.stepInEpoch }, lossSum: resume.at.lossSum, correct: resume.at.correct }
       : null;
-    const engine = await Engine.create();
-    progress.message(
-      `normlab train: ${norm} norm on ${ds.name} (${ds.train.count} training, ${ds.test.count} test images), ` +
-        `${cfg.epochs} epochs, batch ${cfg.batchSize}, ${cfg.schedule} lr ${cfg.lr}, on ${engine.adapterInfo.description}` +
-        (from ? `; resuming ${dir} at epoch ${from.position.epoch} step ${from.position.step + 1}` : ''),
-    );
-    const metrics: EpochMetrics[] = [...previous];
-    const saveRunFile = () => {
-      const runFile: TrainRunFile = { norm, config: cfg, subset: subset ?? null, dataset: ds.name, data: ds.source, epochs: metrics };
-      writeFileAtomic(join(dir, METRICS_FILE), `${JSON.stringify(runFile, null, 2)}\n`);
-    };
-    // Ctrl-C: finish the step being recorded, save, and stop; a second one quits at once.
+    // Ctrl-C: finish the step being recorded, save, and stop; a second one quits at once. Installed
+    // before the start line is printed, so a Ctrl-C at any moment after it stops cleanly.
     let stopRequested = false;
     const onSigint = () => {
       if (stopRequested) process.exit(130);
       stopRequested = true;
       progress.message('\nnormlab train: stopping after this step and saving (Ctrl-C again to quit without saving)');
     };
+    process.on('SIGINT', onSigint);
+    let engine: Engine | undefined;
     let trainer: Trainer;
     try {
+      engine = await Engine.create();
+      progress.message(
+        `normlab train: ${norm} norm on ${ds.name} (${ds.train.count} training, ${ds.test.count} test images), ` +
+          `${cfg.epochs} epochs, batch ${cfg.batchSize}, ${cfg.schedule} lr ${cfg.lr}, on ${engine.adapterInfo.description}` +
+          (from ? `; resuming ${dir} at epoch ${from.position.epoch} step ${from.position.step + 1}` : ''),
+      );
       trainer = new Trainer(engine, ds, cfg);
     } catch (e) {
-      engine.destroy();
+      process.off('SIGINT', onSigint);
+      engine?.destroy();
       throw e;
     }
-    process.on('SIGINT', onSigint);
+    const metrics: EpochMetrics[] = [...previous];
+    const saveRunFile = () => {
+      const runFile: TrainRunFile = { norm, config: cfg, subset: subset ?? null, dataset: ds.name, data: ds.source, epochs: metrics };
+      writeFileAtomic(join(dir, METRICS_FILE), `${JSON.stringify(runFile, null, 2)}\n`);
+    };
     try {
       if (resume && from) trainer.restore(resume.checkpoint, resume.optimizer, from.position);
       await trainer.run(
