@@ -1,11 +1,15 @@
 // normlab bench: every kernel at SeedNet shapes against this adapter's own ceilings, measured in the
-// same run (best matmul for fp32 throughput, copy for bandwidth), and the whole training step.
+// same run (best matmul for fp32 throughput, copy for bandwidth), the whole training step split by
+// op family, and peers (TensorFlow.js on the same adapter, PyTorch on the CPU) on the same shapes.
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { version as normlabVersion } from '../../../package.json';
 import { Engine } from '../../engine/engine.js';
-import { measureCeilings } from '../../../bench/ceiling.js';
-import { benchConv, lastConvBenchRun } from '../../../bench/conv.js';
+import { measureCeilings, type Ceilings } from '../../../bench/ceiling.js';
+import { benchConv, lastConvBenchRun, type ConvBenchRow } from '../../../bench/conv.js';
 import { benchNorm } from '../../../bench/norm.js';
-import { benchStep } from '../../../bench/step.js';
+import { benchStep, type StepBenchRow } from '../../../bench/step.js';
+import { pairWithNormlab, peerConvRowNames, runPeers, stepRowName, TFJS_PEER, TORCH_PEER, type PeerResult, type PeerRow } from '../../../bench/peers/index.js';
 import { NORM_KINDS } from '../../model/seednet.js';
 import { UsageError } from '../../engine/errors.js';
 import { num, str, type ParsedArgs } from '../args.js';
@@ -13,15 +17,18 @@ import { out, type Command } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: "time every kernel and the training step against this adapter's measured ceilings",
+  summary: "time every kernel and the training step against this adapter's measured ceilings and against peers (tfjs, PyTorch)",
   usage: 'normlab bench [--only PATTERN] [--batch N] [--reps N] [--json FILE]',
   flags: [
-    { name: 'only', type: 'string', metavar: 'PATTERN', help: 'only rows whose name matches this regular expression (e.g. conv, norm, step)' },
+    { name: 'only', type: 'string', metavar: 'PATTERN', help: 'only rows whose name matches this regular expression (e.g. conv, norm, step, peer)' },
     { name: 'batch', type: 'int', min: 1, max: 4096, default: 128, help: 'batch size' },
     { name: 'reps', type: 'int', min: 1, max: 1000, default: 5, help: 'timed repetitions per row (median reported)' },
     { name: 'json', type: 'string', metavar: 'FILE', help: 'also write the results as JSON' },
   ],
-  details: 'Timings use GPU timestamp queries where the adapter has them, else wall-clock time; warm-up and pipeline compilation are excluded.',
+  details:
+    'Timings use GPU timestamp queries where the adapter has them, else wall-clock time; warm-up and pipeline compilation are excluded. ' +
+    'Peers (tfjs WebGPU backend on this adapter, PyTorch on the CPU through /usr/bin/python3) are timed by wall clock on the same shapes; ' +
+    'ratio = peer time / normlab time. A peer that cannot run is reported as missing.',
   async run(args: ParsedArgs) {
     let only: RegExp | undefined;
     const pattern = str(args, 'only');
@@ -73,18 +80,29 @@ export const benchCommand: Command = {
           kernels.push({ name: `norm ${r.name}`, shape, medianMs: r.medianMs, gbps: r.gbps, pctOfCeiling: r.pctOfCeiling, pctOfKernelCopy });
         }
       }
-      let steps: Awaited<ReturnType<typeof benchStep>> = [];
+      const stepInputs = [{ channels: 3, size: 32 }, { channels: 1, size: 28 }];
+      let steps: StepBenchRow[] = [];
       if (want('step')) {
-        steps = await benchStep(engine, { batch, norms: [...NORM_KINDS], inputs: [{ channels: 3, size: 32 }, { channels: 1, size: 28 }], reps });
-        out.line('\ntraining step (gather, forward, loss, backward, SGD)');
-        out.line(`${'norm'.padEnd(8)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
-        for (const s of steps) {
-          out.line(`${s.norm.padEnd(8)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
-        }
+        steps = await benchStep(engine, { batch, norms: [...NORM_KINDS], inputs: stepInputs, reps });
+        printSteps(steps);
+      }
+      let peers: PeerRow[] = [];
+      let peerResults: PeerResult[] = [];
+      if (want('peer')) {
+        out.line('\npeers (same machine, same run, same shapes; wall clock, median after warm-up; ratio = peer ms / normlab ms, above 1: normlab faster)');
+        ({ peers, peerResults } = await benchPeers(engine, { batch, reps, ceilings, convRows: convSel, steps, stepInputs }));
+        printPeers(peers, peerResults);
       }
       const file = str(args, 'json');
       if (file) {
-        const json = { adapter: a, ceilings: { matmulGflops: ceilings.matmulGflops, copyGBps: ceilings.copyGBps, detail: ceilings.detail }, kernels, steps, peers: [], versions: { normlab: '0.1.0', node: process.version } };
+        const versions = {
+          normlab: normlabVersion,
+          node: process.version,
+          webgpu: packageVersion('webgpu'),
+          tfjs: peerResults.find((r) => r.peer === TFJS_PEER)?.version ?? null,
+          torch: peerResults.find((r) => r.peer === TORCH_PEER)?.version ?? null,
+        };
+        const json = { adapter: a, ceilings: { matmulGflops: ceilings.matmulGflops, copyGBps: ceilings.copyGBps, detail: ceilings.detail }, kernels, steps, peers, versions };
         writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
         out.line(`\nwrote ${file}`);
       }
@@ -94,3 +112,63 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/**
+ * Runs the peers and pairs their figures with normlab's of the same name: from the rows this run
+ * already measured or, where --only left them out, measured now.
+ */
+async function benchPeers(
+  engine: Engine,
+  o: { batch: number; reps: number; ceilings: Ceilings; convRows: ConvBenchRow[]; steps: StepBenchRow[]; stepInputs: { channels: number; size: number }[] },
+): Promise<{ peers: PeerRow[]; peerResults: PeerResult[] }> {
+  const ours = new Map<string, number>(o.convRows.map((r) => [r.name, r.medianMs]));
+  const stepRows = o.steps.length > 0 ? o.steps : await benchStep(engine, { batch: o.batch, norms: [...NORM_KINDS], inputs: o.stepInputs, reps: o.reps });
+  for (const st of stepRows) ours.set(stepRowName(st.norm, st.input), st.medianMs);
+  const convNames = peerConvRowNames().filter((n) => !ours.has(n));
+  if (convNames.length > 0) {
+    const rows = await benchConv(engine, { batch: o.batch, only: new RegExp(`^(${convNames.join('|')})$`), ceilings: o.ceilings, reps: o.reps });
+    for (const r of rows) ours.set(r.name, r.medianMs);
+  }
+  // tfjs's step takes seconds on a software adapter: at most 3 timed steps.
+  const peerResults = await runPeers(engine, { batch: o.batch, reps: o.reps, stepNorms: [...NORM_KINDS], stepInputs: o.stepInputs, tfjsStepReps: Math.min(o.reps, 3) });
+  return { peers: pairWithNormlab(peerResults, ours), peerResults };
+}
+
+/** Shares of the step shown per norm and input on the terminal (the JSON has them all). */
+const BREAKDOWN_SHOWN = 6;
+
+function printSteps(steps: StepBenchRow[]): void {
+  out.line('\ntraining step (gather, forward, loss, backward, SGD)');
+  out.line(`${'norm'.padEnd(8)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
+  for (const s of steps) {
+    out.line(`${s.norm.padEnd(8)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
+  }
+  const clock = steps[0]?.breakdownClock;
+  out.line(`\nwhere a step's time goes (${clock === 'gpu timestamps' ? "GPU timestamps per dispatch, summed by op family" : 'wall clock per phase, no timestamp queries on this adapter'}; top ${BREAKDOWN_SHOWN}, ms and share)`);
+  for (const s of steps) {
+    const top = s.breakdown.slice(0, BREAKDOWN_SHOWN).map((b) => `${b.op} ${b.ms.toFixed(1)} (${(100 * b.share).toFixed(0)}%)`);
+    out.line(`${`${s.norm} ${s.input}`.padEnd(18)}${s.breakdownTotalMs.toFixed(1).padStart(7)} ms: ${top.join(', ')}`);
+  }
+}
+
+function printPeers(rows: PeerRow[], results: PeerResult[]): void {
+  const ms = (v: number | null) => (v === null ? '-' : v.toFixed(1));
+  out.line(`${'peer'.padEnd(14)}${'what'.padEnd(34)}${'peer ms'.padStart(10)}${'normlab ms'.padStart(12)}${'ratio'.padStart(8)}`);
+  for (const r of rows) {
+    if (r.missing !== undefined) {
+      out.line(`${r.peer.padEnd(14)}missing: ${r.missing}`);
+      continue;
+    }
+    out.line(`${r.peer.padEnd(14)}${r.what.padEnd(34)}${ms(r.medianMs).padStart(10)}${ms(r.normlabMs).padStart(12)}${(r.ratio === null ? '-' : r.ratio.toFixed(2)).padStart(8)}`);
+  }
+  for (const r of results) for (const note of r.notes) out.line(`  ${r.peer}: ${note}`);
+}
+
+/** A dependency's version as installed (null when it cannot be read). */
+function packageVersion(name: string): string | null {
+  try {
+    return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
