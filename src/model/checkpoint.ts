@@ -1,8 +1,8 @@
 // SeedNet checkpoints: safetensors in the layout of PyTorch's state_dict (SEEDNET.md), with the
 // run's description in the metadata. Loading validates the whole file against the model before a
 // single tensor is touched, so a bad checkpoint is refused whole.
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, existsSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../engine/errors.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Engine } from '../engine/engine.js';
@@ -49,23 +49,6 @@ export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, sub
   };
 }
 
-/** Writes a file so that a crash at any moment leaves either the old file or the new one. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, data);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    if (existsSync(tmp)) unlinkSync(tmp);
-    throw e;
-  }
-}
 
 export async function stateDict(model: SeedNet): Promise<Map<string, StTensor>> {
   const out = new Map<string, StTensor>();

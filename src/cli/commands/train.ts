@@ -8,10 +8,10 @@ import {
   checkpointMeta,
   readTrainState,
   saveTrainState,
-  writeFileAtomic,
   type LoadedTrainState,
 } from '../../model/checkpoint.js';
 import { UsageError, UserError } from '../../engine/errors.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { loadDataset } from '../../train/data/load.js';
 import { subsetTrain } from '../../train/data/dataset.js';
 import { Trainer, type EpochMetrics, type PartialEpoch, type TrainConfig } from '../../train/trainer.js';
