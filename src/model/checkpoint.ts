@@ -1,8 +1,7 @@
 // SeedNet checkpoints: safetensors in the layout of PyTorch's state_dict (SEEDNET.md), with the
 // run's description in the metadata. Loading validates the whole file against the model before a
-// single tensor is touched, so a bad checkpoint is refused whole.
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-file.js';
+// single tensor is touched, so a bad checkpoint is refused whole. This file works on bytes, so the
+// browser bundle shares it; checkpoint-files.ts reads and writes them on disk (Node).
 import { UserError } from '../engine/errors.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Engine } from '../engine/engine.js';
@@ -63,10 +62,15 @@ export async function stateDict(model: SeedNet): Promise<Map<string, StTensor>> 
   return out;
 }
 
-export async function saveCheckpoint(path: string, model: SeedNet, meta: CheckpointMeta): Promise<void> {
+function metaStrings(meta: CheckpointMeta): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  writeFileAtomic(path, encodeSafetensors(await stateDict(model), metadata));
+  return metadata;
+}
+
+/** The checkpoint file's bytes (safetensors). */
+export async function encodeCheckpoint(model: SeedNet, meta: CheckpointMeta): Promise<Uint8Array> {
+  return encodeSafetensors(await stateDict(model), metaStrings(meta));
 }
 
 export interface LoadedCheckpoint {
@@ -124,17 +128,6 @@ function parseMeta(path: string, m: Record<string, string>): CheckpointMeta {
   };
 }
 
-/** Reads and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU. */
-function readSafetensorsFile(path: string): ReturnType<typeof decodeSafetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
 /**
  * Validates a decoded file as a SeedNet state dict (names, shapes, dtypes, metadata). Tensors for
  * which `other` returns true belong to something else in the same file and are left alone.
@@ -165,9 +158,9 @@ function checkpointFromFile(path: string, file: ReturnType<typeof decodeSafetens
   return { meta, config, tensors, batchesTracked };
 }
 
-/** Reads and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU. */
-export function readCheckpoint(path: string): LoadedCheckpoint {
-  return checkpointFromFile(path, readSafetensorsFile(path));
+/** Decodes and fully validates a checkpoint (names, shapes, dtypes) without touching the GPU; `path` names it in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
+  return checkpointFromFile(path, decodeSafetensors(bytes, path));
 }
 
 /** Copies a validated checkpoint's tensors into a model of the same configuration. */
@@ -219,7 +212,8 @@ export interface RunState {
   dataSource: string;
 }
 
-export async function saveTrainState(path: string, model: SeedNet, meta: CheckpointMeta, optimizer: SGDState, at: RunState): Promise<void> {
+/** The train-state file's bytes (safetensors). */
+export async function encodeTrainState(model: SeedNet, meta: CheckpointMeta, optimizer: SGDState, at: RunState): Promise<Uint8Array> {
   const tensors = await stateDict(model);
   model.specs
     .filter((s) => !s.buffer)
@@ -227,8 +221,7 @@ export async function saveTrainState(path: string, model: SeedNet, meta: Checkpo
       const m = optimizer.momentum[i];
       if (m) tensors.set(`${s.name}${MOMENTUM_SUFFIX}`, { dtype: 'F32', shape: s.shape, data: m });
     });
-  const metadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(meta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  const metadata = metaStrings(meta);
   Object.assign(metadata, {
     trainState: TRAIN_STATE_FORMAT,
     optimizerStep: String(optimizer.step),
@@ -237,7 +230,7 @@ export async function saveTrainState(path: string, model: SeedNet, meta: Checkpo
     epochs: at.epochsJson,
     dataSource: at.dataSource,
   });
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  return encodeSafetensors(tensors, metadata);
 }
 
 export interface LoadedTrainState {
@@ -246,9 +239,9 @@ export interface LoadedTrainState {
   at: RunState;
 }
 
-/** Reads and validates a train state written by saveTrainState: the model part as readCheckpoint does. */
-export function readTrainState(path: string): LoadedTrainState {
-  const file = readSafetensorsFile(path);
+/** Decodes and validates a train state written by encodeTrainState: the model part as decodeCheckpoint does. */
+export function decodeTrainState(bytes: Uint8Array, path: string): LoadedTrainState {
+  const file = decodeSafetensors(bytes, path);
   if (file.metadata.trainState !== TRAIN_STATE_FORMAT) {
     throw new UserError(`${path}: not a normlab training state (format '${file.metadata.trainState ?? 'missing'}')`);
   }

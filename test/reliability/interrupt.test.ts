@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normlab, normlabChild, ourErrors, until, writeCifarDir } from '../helpers/cli.js';
-import { readCheckpoint, readTrainState } from '../../src/model/checkpoint.js';
+import { readCheckpoint, readTrainState } from '../../src/model/checkpoint-files.js';
 
 let dir = '';
 let data = '';

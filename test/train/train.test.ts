@@ -10,7 +10,8 @@ import { subsetTrain, type Dataset } from '../../src/train/data/dataset.js';
 import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers, type EpochMetrics } from '../../src/train/trainer.js';
 import { GpuSplit } from '../../src/train/data/gpu-data.js';
 import { TrainingDivergedError } from '../../src/engine/errors.js';
-import { saveCheckpoint, saveTrainState, readTrainState, checkpointMeta, readCheckpoint, modelFromCheckpoint } from '../../src/model/checkpoint.js';
+import { checkpointMeta, modelFromCheckpoint } from '../../src/model/checkpoint.js';
+import { saveCheckpoint, saveTrainState, readTrainState, readCheckpoint } from '../../src/model/checkpoint-files.js';
 
 let engine: Engine;
 let ds: Dataset;

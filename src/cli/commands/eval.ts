@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../../engine/engine.js';
 import { UserError } from '../../engine/errors.js';
-import { readCheckpoint, modelFromCheckpoint } from '../../model/checkpoint.js';
+import { modelFromCheckpoint } from '../../model/checkpoint.js';
+import { readCheckpoint } from '../../model/checkpoint-files.js';
 import { loadDataset } from '../../train/data/load.js';
 import { GpuSplit } from '../../train/data/gpu-data.js';
 import { BatchBuffers, checkBatchFits, evaluate } from '../../train/trainer.js';

@@ -2,7 +2,8 @@
 import { Engine } from '../../engine/engine.js';
 import { UserError } from '../../engine/errors.js';
 import { noGrad } from '../../engine/autograd.js';
-import { readCheckpoint, modelFromCheckpoint } from '../../model/checkpoint.js';
+import { modelFromCheckpoint } from '../../model/checkpoint.js';
+import { readCheckpoint } from '../../model/checkpoint-files.js';
 import { GpuSplit } from '../../train/data/gpu-data.js';
 import { readPngInput } from '../../train/data/png-input.js';
 import { bool, num, str, type ParsedArgs } from '../args.js';

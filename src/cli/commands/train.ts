@@ -3,13 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/engine.js';
 import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
-import {
-  saveCheckpoint,
-  checkpointMeta,
-  readTrainState,
-  saveTrainState,
-  type LoadedTrainState,
-} from '../../model/checkpoint.js';
+import { checkpointMeta, type LoadedTrainState } from '../../model/checkpoint.js';
+import { saveCheckpoint, readTrainState, saveTrainState } from '../../model/checkpoint-files.js';
 import { UsageError, UserError } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { loadDataset } from '../../train/data/load.js';
