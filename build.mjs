@@ -1,17 +1,43 @@
-// Bundles the CLI into one file, dist/normlab.js. WGSL is inlined as text; `webgpu` stays external
-// (it loads a native dawn.node).
+// Builds, with esbuild:
+//   dist/normlab.js       the CLI, one file; `webgpu` stays external (it loads a native dawn.node)
+//   web/dist/*.js         the two web pages, for the browser, from the same engine sources
+//   web/dist/sample.bin.gz  the pages' dataset sample, written from the dataset (src/web/make-sample.ts)
+// WGSL is inlined as text in both bundles: every kernel comes from src/shaders/*.wgsl, for Node and
+// the browser alike; dist/normlab.meta.json and web/dist/meta.json (esbuild's metafiles) list the
+// source files each bundle took. `node build.mjs --no-web` builds the CLI alone.
 import { build } from 'esbuild';
+import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
-await build({
+const common = { bundle: true, format: 'esm', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
+
+const cli = await build({
+  ...common,
+  metafile: true,
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/normlab.js',
-  bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
-  sourcemap: true,
   external: ['webgpu'],
-  loader: { '.wgsl': 'text' },
   banner: { js: "import { createRequire as __nlCreateRequire } from 'node:module'; const require = __nlCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
+writeFileSync('dist/normlab.meta.json', JSON.stringify(cli.metafile));
+
+if (!process.argv.includes('--no-web')) {
+  const web = await build({
+    ...common,
+    metafile: true,
+    entryPoints: { 'train-page': 'src/web/train-page.ts', 'explain-page': 'src/web/explain-page.ts' },
+    outdir: 'web/dist',
+    platform: 'browser',
+    target: ['chrome113', 'firefox141', 'safari26'],
+  });
+  writeFileSync('web/dist/meta.json', JSON.stringify(web.metafile));
+  const sample = 'web/dist/sample.bin.gz';
+  if (!existsSync(sample)) {
+    await build({ ...common, entryPoints: ['src/web/make-sample.ts'], outfile: 'dist/make-web-sample.mjs', platform: 'node', target: 'node20', sourcemap: false });
+    const r = spawnSync(process.execPath, ['dist/make-web-sample.mjs', sample], { stdio: 'inherit' });
+    // A missing dataset leaves the pages without a sample (the training page says so), not the CLI unbuilt.
+    if (r.status !== 0) console.error('build: the training page has no dataset sample; run `node scripts/setup.mjs`, then build again');
+  }
+}

@@ -6,9 +6,10 @@
 //   b. a WebGPU adapter (Dawn, through the `webgpu` package) can be opened;
 //   c. if not, on Debian bookworm: libvulkan1 + mesa-vulkan-drivers from bookworm-backports
 //      (Dawn refuses bookworm's Mesa 22), on the mirror this machine already uses for bookworm;
-//   d. the Fashion-MNIST IDX files are present, else Debian package dataset-fashion-mnist.
+//   d. the Fashion-MNIST IDX files are present, else Debian package dataset-fashion-mnist;
+//   e. with --browser (the browser tests): Chromium, else Debian package chromium.
 //
-// Flags: --quiet (only actions and problems), --no-dataset (skip d), --help.
+// Flags: --quiet (only actions and problems), --no-dataset (skip d), --browser (add e), --help.
 // Environment (for testing the install path without changing the machine):
 //   NORMLAB_SETUP_DRY_RUN=1           print the commands / files it would run / write instead
 //   NORMLAB_SETUP_FORCE_NO_ADAPTER=1  act as if no WebGPU adapter were found
@@ -28,6 +29,9 @@ const ADAPTER_TIMEOUT_MS = 60_000;
 const ADAPTER_MARK = 'NORMLAB_ADAPTER ';
 const VULKAN_PACKAGES = ['libvulkan1', 'mesa-vulkan-drivers'];
 const DATASET_PACKAGE = 'dataset-fashion-mnist';
+const CHROMIUM_PACKAGE = 'chromium';
+// test/browser/ launches this one (NORMLAB_CHROMIUM overrides it there and here).
+const CHROMIUM_PATH = process.env.NORMLAB_CHROMIUM || '/usr/bin/chromium';
 const DATASET_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 const DATASET_LOCAL_DIR = path.join(ROOT, 'data', 'fashion-mnist');
 const DATASET_FILES = [
@@ -40,7 +44,7 @@ const DATASET_FILES = [
 const APT_DIR = process.env.NORMLAB_SETUP_APT_DIR || '/etc/apt';
 const BACKPORTS_FILE = path.join(APT_DIR, 'sources.list.d', 'normlab-backports.sources');
 
-const USAGE = `usage: node scripts/setup.mjs [--quiet] [--no-dataset] [--help]
+const USAGE = `usage: node scripts/setup.mjs [--quiet] [--no-dataset] [--browser] [--help]
 
 Checks (and where possible fixes) what normlab needs: node_modules, a WebGPU adapter
 (on Debian bookworm: Mesa >= 24 Vulkan driver from bookworm-backports) and the
@@ -48,6 +52,7 @@ Fashion-MNIST dataset. Safe to run repeatedly; quick when everything is present.
 
   --quiet        print only actions taken and problems
   --no-dataset   do not check for / install the Fashion-MNIST dataset
+  --browser      also Chromium, for the browser tests (Debian package chromium)
   --help         show this help
 
 Environment: NORMLAB_SETUP_DRY_RUN=1 prints system changes instead of making them;
@@ -541,6 +546,27 @@ function ensureDataset(sys) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// e. Chromium for the browser tests
+
+/** @param {SystemChanges} sys */
+function ensureChromium(sys) {
+  if (fs.existsSync(CHROMIUM_PATH)) {
+    out.info(`Chromium for the browser tests: ${CHROMIUM_PATH}`);
+    return;
+  }
+  if (!isDebianLike()) {
+    throw new SetupError(`Chromium not found at ${CHROMIUM_PATH} (the browser tests drive it)`, [
+      'install Chromium or Chrome and point NORMLAB_CHROMIUM at its executable, then run this set-up again',
+    ]);
+  }
+  out.action(`Chromium not found at ${CHROMIUM_PATH}; needs Debian package ${CHROMIUM_PACKAGE} (for the browser tests)`);
+  sys.aptInstall([CHROMIUM_PACKAGE]);
+  if (sys.live && !fs.existsSync(CHROMIUM_PATH)) {
+    throw new SetupError(`${CHROMIUM_PACKAGE} is installed but ${CHROMIUM_PATH} is not there`, ['set NORMLAB_CHROMIUM to the browser executable']);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // main
 
 function parseFlags() {
@@ -549,6 +575,7 @@ function parseFlags() {
       options: {
         quiet: { type: 'boolean', short: 'q', default: false },
         'no-dataset': { type: 'boolean', default: false },
+        browser: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: false,
@@ -576,6 +603,7 @@ function main() {
     ensureAdapter(sys);
     if (flags['no-dataset']) out.info('dataset check skipped (--no-dataset)');
     else ensureDataset(sys);
+    if (flags.browser) ensureChromium(sys);
     sys.finish();
   } catch (e) {
     if (!(e instanceof SetupError)) throw e;

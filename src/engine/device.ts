@@ -45,16 +45,22 @@ export const NO_ADAPTER_HELP =
   "run `node scripts/setup.mjs` (it installs libvulkan1 and mesa-vulkan-drivers from bookworm-backports), " +
   'or see README.md, "Set-up".';
 
+export const NO_ADAPTER_HELP_BROWSER =
+  'This browser has WebGPU but gave no adapter: the GPU may be blocklisted or WebGPU switched off. ' +
+  'In Chrome or Edge on Linux, start it with --enable-unsafe-webgpu (or enable chrome://flags/#enable-unsafe-webgpu).';
+
 async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu (browser)' };
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new UserError('This browser has no WebGPU (navigator.gpu is missing). Try a recent Chrome or Edge.');
   }
-  process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
+  // Variable specifiers keep bundlers from pulling Node's modules and the native one into the
+  // browser bundle.
+  const os = 'node:os';
+  process.env.XDG_RUNTIME_DIR ??= ((await import(/* @vite-ignore */ os)) as typeof import('node:os')).tmpdir();
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    // A variable specifier keeps bundlers from pulling the native module into the browser bundle.
     const name = 'webgpu';
     mod = await import(/* @vite-ignore */ name);
   } catch (e) {
@@ -84,7 +90,7 @@ export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
 export async function acquireGpu(options: { powerPreference?: GPUPowerPreference } = {}): Promise<AcquiredGpu> {
   const { gpu, source } = await getGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-  if (!adapter) throw new UserError(NO_ADAPTER_HELP);
+  if (!adapter) throw new UserError(source.startsWith('navigator.gpu') ? NO_ADAPTER_HELP_BROWSER : NO_ADAPTER_HELP);
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[name];

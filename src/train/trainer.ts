@@ -239,7 +239,9 @@ export interface PartialEpoch {
 
 export interface TrainHooks {
   onProgress?: (p: Progress) => void;
-  onEpoch?: (m: EpochMetrics, model: SeedNet) => void | Promise<void>;
+  onEpoch?: (m: EpochMetrics, model: SeedNet, test: EvalResult) => void | Promise<void>;
+  /** Each epoch's evaluation also collects the test predictions (for onEpoch's `test`). */
+  testPredictions?: boolean;
   /** Seconds between progress readbacks (each one is a GPU sync). */
   progressIntervalSeconds?: number;
   /** Every this many steps within an epoch, onCheckpoint is called (0 or undefined: never). */
@@ -428,7 +430,7 @@ export class Trainer {
     for (let epoch = startEpoch; epoch <= this.cfg.epochs; epoch++) {
       const tr = await this.trainEpoch(epoch, hooks, epoch === startEpoch && from && from.position.step > 0 ? from : null);
       if (!tr) break;
-      const te = await this.evaluate();
+      const te = await this.evaluate({ predictions: hooks.testPredictions });
       const lastStep = Math.min(epoch * this.stepsPerEpoch, this.schedule.lr.length) - 1;
       const m: EpochMetrics = {
         epoch,
@@ -441,7 +443,7 @@ export class Trainer {
         lr: this.schedule.lr[Math.max(0, lastStep)]!,
       };
       metrics.push(m);
-      await hooks.onEpoch?.(m, this.model);
+      await hooks.onEpoch?.(m, this.model, te);
     }
     return metrics;
   }

@@ -10,6 +10,7 @@ import { explainCommand } from './explain.js';
 import { infoCommand } from './info.js';
 import { downloadCommand } from './download.js';
 import { benchCommand } from './bench.js';
+import { serveCommand } from './serve.js';
 
 export const commands: Command[] = [
   compareCommand,
@@ -22,4 +23,5 @@ export const commands: Command[] = [
   infoCommand,
   downloadCommand,
   benchCommand,
+  serveCommand,
 ];
