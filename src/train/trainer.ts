@@ -346,12 +346,9 @@ export class Trainer {
         const acc = await this.readAccumulators();
         await hooks.onCheckpoint({ position: { epoch, step: done }, ...acc }, this.model);
       }
-      if (stop) {
-        this.stoppedAt = { epoch, step: done };
-        return null;
-      }
       const now = performance.now();
-      if (hooks.onProgress && (now - lastReport >= interval || done === this.stepsPerEpoch)) {
+      // A stop reports its last step too, so a display shows where the run ended.
+      if (hooks.onProgress && (now - lastReport >= interval || done === this.stepsPerEpoch || stop)) {
         await this.checkFinite();
         const acc = await this.readAccumulators();
         const t = performance.now();
@@ -370,6 +367,10 @@ export class Trainer {
           imagesPerSec: rate,
           etaSeconds: (n * this.cfg.epochs - (n * (epoch - 1) + images)) / rate,
         });
+      }
+      if (stop) {
+        this.stoppedAt = { epoch, step: done };
+        return null;
       }
     }
     await this.checkFinite();

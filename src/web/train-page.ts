@@ -214,6 +214,7 @@ async function train(engine: Engine, sample: Dataset, stop: { requested: boolean
     const bytes = await encodeCheckpoint(trainer.model, checkpointMeta(ds, cfg, done, images, trainer.stoppedAt?.step ?? 0));
     offerCheckpoint(bytes, cfg.norm);
     status.checkpoint = bytes.length;
+    status.stoppedAt = trainer.stoppedAt;
     setState(trainer.stoppedAt ? 'stopped' : 'done');
     byId('banner').textContent = trainer.stoppedAt
       ? `Stopped at epoch ${trainer.stoppedAt.epoch}, step ${trainer.stoppedAt.step}.`

@@ -103,6 +103,27 @@ describe('the training page', () => {
     await page.close();
   });
 
+  it('stops after the current step when Stop is pressed, and offers the weights so far', async () => {
+    const { page, problems } = await open('/?norm=layer&images=64&test=16&epochs=5&batch=16&autostart=1');
+    await page.waitForFunction(() => ((window.normlab.steps as unknown[] | undefined)?.length ?? 0) >= 1, null, { timeout: 120_000, polling: 100 });
+    await page.click('#stop');
+    await settled(page, 120_000);
+    const s = (await page.evaluate(() => window.normlab)) as unknown as TrainStatus & { stoppedAt: { epoch: number; step: number } };
+    expect(s.state).toBe('stopped');
+    // 4 steps an epoch: it stops within the first epoch, at a step boundary, with no epoch finished.
+    expect(s.stoppedAt.epoch).toBe(1);
+    expect(s.stoppedAt.step).toBeGreaterThanOrEqual(1);
+    expect(s.stoppedAt.step).toBeLessThan(4);
+    expect(s.steps.at(-1)).toMatchObject({ epoch: 1, step: s.stoppedAt.step });
+    expect(s.epochs).toEqual([]);
+    expect(await page.locator('#banner').textContent()).toBe(`Stopped at epoch 1, step ${s.stoppedAt.step}.`);
+    const bytes = await page.evaluate(async () => Array.from(new Uint8Array(await (await fetch((document.getElementById('checkpoint') as HTMLAnchorElement).href)).arrayBuffer())));
+    const ckpt = decodeCheckpoint(Uint8Array.from(bytes), 'seednet-layer.safetensors');
+    expect([ckpt.meta.norm, ckpt.meta.epoch, ckpt.meta.stepInEpoch]).toEqual(['layer', 0, s.stoppedAt.step]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('says so in the page when the browser has no WebGPU', async () => {
     const { page } = await open('/', () => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
