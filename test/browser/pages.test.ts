@@ -12,6 +12,8 @@ import type { ExplainResult } from '../../src/explain/explain.js';
 
 const CHROMIUM = process.env.NORMLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'browser');
+/** SwiftShader trains a few images a second: a page run takes 20-60 s here; room for a slower machine. */
+const BROWSER_TEST_MS = 300_000;
 
 let web: WebServer;
 let browser: Browser;
@@ -101,7 +103,7 @@ describe('the training page', () => {
     expect(runningVar.some((v) => Math.abs(v - 1) > 1e-3)).toBe(true);
     expect(problems).toEqual([]);
     await page.close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('stops after the current step when Stop is pressed, and offers the weights so far', async () => {
     const { page, problems } = await open('/?norm=layer&images=64&test=16&epochs=5&batch=16&autostart=1');
@@ -122,7 +124,7 @@ describe('the training page', () => {
     expect([ckpt.meta.norm, ckpt.meta.epoch, ckpt.meta.stepInEpoch]).toEqual(['layer', 0, s.stoppedAt.step]);
     expect(problems).toEqual([]);
     await page.close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('says so in the page when the browser has no WebGPU', async () => {
     const { page } = await open('/', () => {
@@ -174,5 +176,5 @@ describe('the explainer page', () => {
     }
     expect(problems).toEqual([]);
     await page.close();
-  });
+  }, BROWSER_TEST_MS);
 });
