@@ -53,7 +53,7 @@ interface TrainStatus {
   error: string | null;
   adapter: { software: boolean } | null;
   steps: { epoch: number; step: number; loss: number }[];
-  epochs: { trainLoss: number; testLoss: number; testAccuracy: number }[];
+  epochs: { trainLoss: number; testLoss: number; testAccuracy: number; trainAccuracy: number }[];
   mistakes: number;
   imagesPerSec: number;
   checkpoint: number;
@@ -81,6 +81,11 @@ describe('the training page', () => {
     expect(s.epochs).toHaveLength(3);
     expect(s.epochs[2]!.trainLoss).toBeLessThan(s.epochs[0]!.trainLoss - 0.15);
     expect(s.imagesPerSec).toBeGreaterThan(0);
+    // The closing line explains a test accuracy below the training one by batch norm's running statistics.
+    const banner = (await page.locator('#banner').textContent())!;
+    const last = s.epochs[2]!;
+    expect(banner).toMatch(/^Done: test accuracy \d+\.\d% after 3 epochs\./);
+    expect(banner.includes('batch norm evaluates with its running statistics, moved by 9 updates')).toBe(last.testAccuracy <= last.trainAccuracy - 0.1);
 
     // The mistakes grid shows the misclassified test images, up to 20, and says how many.
     const shown = await page.locator('#mistakes figure').count();
