@@ -24,7 +24,7 @@ interface RunSize {
 }
 /** A software adapter trains a few images per second (SwiftShader here: 3-5), so 12 steps of 32 images. */
 const TINY: RunSize = { images: 128, test: 100, epochs: 3, batch: 32 };
-/** The whole sample on a GPU: seconds. */
+/** The whole sample, on a GPU adapter. */
 const GPU_RUN: RunSize = { images: 2000, test: 500, epochs: 5, batch: 128 };
 
 interface StepPoint {
@@ -36,6 +36,7 @@ interface StepPoint {
   loss: number;
   accuracy: number;
 }
+
 const form = {
   norm: () => byId<HTMLSelectElement>('norm'),
   groups: () => byId<HTMLInputElement>('groups'),
