@@ -2,20 +2,13 @@
 // arithmetic, bench_peer.py's JSON (when Debian's torch is there) and tfjs running on Dawn.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { hasTorch } from '../helpers/torch.js';
 import { pairWithNormlab, peerConvRowNames } from '../../bench/peers/index.js';
 import { parseTorchReport, torchArgs } from '../../bench/peers/torch.js';
 import { benchTfjs } from '../../bench/peers/tfjs.js';
 import { breakdownByFamily, opFamily } from '../../bench/step.js';
 import { Engine } from '../../src/engine/index.js';
 
-const hasTorch = (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('peer rows', () => {
   it('pairs by name, ratio = peer / normlab, and keeps a missing peer as a row', () => {

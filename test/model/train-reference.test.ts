@@ -2,17 +2,10 @@
 // regenerating normlab's initial weights and batch order in Python: the two generators must agree.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { hasTorch } from '../helpers/torch.js';
 import { epochOrder, initParams } from '../../src/train/trainer.js';
 import { paramSpecs } from '../../src/model/seednet.js';
 
-const hasTorch = (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('train_reference.py', () => {
   it.skipIf(!hasTorch)('regenerates normlab\'s batch order and initial weights exactly (needs Debian\'s python3-torch)', () => {
