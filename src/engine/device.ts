@@ -45,6 +45,11 @@ export const NO_ADAPTER_HELP =
   "run `node scripts/setup.mjs` (it installs libvulkan1 and mesa-vulkan-drivers from bookworm-backports), " +
   'or see README.md, "Set-up".';
 
+export const NO_WEBGPU_BROWSER =
+  'This browser has no WebGPU (navigator.gpu is missing), so normlab cannot run here. ' +
+  'Use a browser with WebGPU, such as Chrome or Edge 113 or newer (on Linux started with --enable-unsafe-webgpu), ' +
+  'and open the page over https or from localhost.';
+
 export const NO_ADAPTER_HELP_BROWSER =
   'This browser has WebGPU but gave no adapter: the GPU may be blocklisted or WebGPU switched off. ' +
   'In Chrome or Edge on Linux, start it with --enable-unsafe-webgpu (or enable chrome://flags/#enable-unsafe-webgpu).';
@@ -53,7 +58,7 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu (browser)' };
   if (typeof process === 'undefined' || !process.versions?.node) {
-    throw new UserError('This browser has no WebGPU (navigator.gpu is missing). Try a recent Chrome or Edge.');
+    throw new UserError(NO_WEBGPU_BROWSER);
   }
   // Variable specifiers keep bundlers from pulling Node's modules and the native one into the
   // browser bundle.

@@ -171,7 +171,7 @@ async function explain(engine: Engine, norm: NormKind, seed: number): Promise<vo
   const r = await explainNorm(engine, norm, { seed });
   status.explain = r;
   const text = NORM_TEXT[norm];
-  byId('figure').replaceChildren(blockFigure(norm, 2));
+  byId('figure').replaceChildren(blockFigure(norm, r.groups));
   byId('set-text').textContent = `${text.title}: ${text.set}. ${text.note}`;
   const sets = byId('sets');
   sets.replaceChildren();

@@ -61,21 +61,10 @@ export function adapterText(engine: Engine): string {
 }
 
 /**
- * The engine on this browser's GPU, or null after the page says why there is none: no
- * navigator.gpu at all, or no adapter behind it.
+ * The engine on this browser's GPU, or null after the page says why there is none (device.ts words
+ * it: no navigator.gpu at all, or no adapter behind it).
  */
 export async function startEngine(): Promise<Engine | null> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    showError(
-      new UserError(
-        'This browser has no WebGPU (navigator.gpu is missing), so normlab cannot run here. ' +
-          'Use a browser with WebGPU, such as Chrome or Edge 113 or newer (on Linux started with --enable-unsafe-webgpu), ' +
-          'and open the page over https or from localhost.',
-      ),
-      'no-webgpu',
-    );
-    return null;
-  }
   try {
     const engine = await Engine.create();
     const i = engine.adapterInfo;
