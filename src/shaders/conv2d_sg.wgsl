@@ -4,16 +4,16 @@
 // src/engine/ops/conv2d.ts. The same ops without subgroups: conv2d.wgsl and conv2d_naive.wgsl.
 //
 // Design. A workgroup is one subgroup of SG invocations (SG = the adapter's smallest subgroup size,
-// at least 8), and its invocations are SG *output channels*. The pixels of a tile are shared by the
-// whole subgroup: each invocation loads a slice of the tile's input (aligned vec4 loads, straight
+// at least 8), and its invocations are SG channels (of the output; of A for the 3x3 weight
+// gradient). The pixels of a tile are shared by the whole subgroup: each invocation loads a slice of the tile's input (aligned vec4 loads, straight
 // from x when W % 4 == 0, else from a zero-padded copy) and the values reach every invocation
 // through subgroupShuffle with constant lane indices. Each invocation loads only its own channel's
 // weights (or dy rows) and keeps a whole tile of outputs in registers:
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
 //                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
-//   weight 3x3:  9 taps x CIT input channels per invocation, over bands of R output rows, split
-//                into chunks whose partial sums conv2d.wgsl's weight_sum adds in a fixed order;
+//   weight 3x3:  9 taps x 8 channels per invocation, one output row of an 8-column strip at a time,
+//                split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a fixed order;
 //   weight 1x1:  CIT input channels per invocation, the same way.
 // Why this shape: on lavapipe (Mesa llvmpipe) a storage-buffer load whose address is not a
 // compile-time constant is emitted as a loop over the 8 SIMD lanes with a bounds check per
@@ -23,29 +23,31 @@
 // register-tiled implicit GEMM whose shared operand travels by shuffle instead of shared memory.
 //
 // Loops that index the register arrays are written out (helper functions called with constant
-// arguments), because a loop the compiler does not unroll turns the arrays into memory.
+// arguments), because a loop the compiler does not unroll turns the arrays into memory. And the
+// body of the hot loop is kept under ~30 KB of machine code, the CPU's instruction cache: lavapipe
+// unrolls everything into straight-line code (see weight3x3 for what a bigger body cost).
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, R, CIT, GDIRECT), not once per layer shape:
+// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, CIT), not once per layer shape:
 // lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
-  ci: u32,       // input channels of this convolution (the layer's CO for the input gradient)
-  co: u32,       // output channels of this convolution
+  ci: u32,       // input channels of this convolution (the layer's CO for the input gradient;
+                 // weight 3x3: channels of A)
+  co: u32,       // output channels of this convolution (weight 3x3: channels of B)
   h: u32,
   w: u32,
   tx: u32,       // 8-column tiles across: ceil(W / 8)
   ty: u32,       // TH-row tiles down: ceil(H / TH)
   wv: u32,       // vec4s per row of the padded input: 2 tx + 1
-  hp: u32,       // rows of the padded input
+  hp: u32,       // rows of the padded input (weight 3x3: H + 2)
   w4: u32,       // vec4s per input row when W % 4 == 0 (else 1)
-  rc: u32,       // weight gradients: bands (3x3) or segments (1x1) per chunk
-  bands: u32,    // weight 3x3: bands of R rows per image: ceil(H / R)
+  rc: u32,       // weight gradients: strips (3x3) or segments (1x1) per chunk
   hw4: u32,      // 1x1: vec4s per plane, H*W / 4
   tiles1: u32,   // 1x1 forward: 16-vec4 tiles per plane
   seg1: u32,     // 1x1 weight: 2-vec4 segments per plane
-  dwv: u32,      // weight 3x3: vec4s per row of dy as read (w4 in place, else 2 tx)
+  dwv: u32,      // weight 3x3: vec4s per row of B as read (w4 in place, else 2 tx)
 }
 
 @group(0) @binding(3) var<uniform> prm: Params;
@@ -60,12 +62,8 @@ override DIRECT: bool = false;
 override RV: u32 = select(3u, 4u, DIRECT);     // vec4s per tile row
 override NV: u32 = RV * (TH + 2u);             // vec4s of one channel's input tile
 override LPL: u32 = (NV + SG - 1u) / SG;       // of them loaded per invocation (<= 5)
-// Weight gradients: CIT input channels per workgroup.
+// 1x1 weight gradient: CIT input channels per workgroup.
 override CIT: u32 = 4u;
-// dy rows of the 3x3 weight gradient: read in place when W % 4 == 0 (GDIRECT: w4 vec4s per row,
-// the second vec4 of the last segment may lie past the row and reads as zero), else from a copy
-// padded to width 8 tx.
-override GDIRECT: bool = false;
 override NXV1: u32 = 2u * CIT;
 override LPX1: u32 = (NXV1 + SG - 1u) / SG;    // <= 4
 
@@ -82,8 +80,8 @@ override LPX1: u32 = (NXV1 + SG - 1u) / SG;    // <= 4
 var<private> acc: array<array<f32, 8>, 8>;   // forward 3x3: [tile row][tile column]
 var<private> xv: array<vec4f, 5>;            // this invocation's slice of the input tile
 var<private> acc4: array<vec4f, 16>;         // forward 1x1: 16 vec4s of pixels
-var<private> wacc: array<array<f32, 9>, 8>;  // weight 3x3: [input channel of the block][tap]
 var<private> wacc1: array<f32, 16>;          // weight 1x1: [input channel of the block]
+var<private> xsl: array<vec4f, 4>;           // weight 1x1: this invocation's slice of the segment
 
 // ---- forward 3x3 --------------------------------------------------------------------------
 
@@ -294,151 +292,161 @@ fn forward1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 }
 
 // ---- weight gradient 3x3 ---------------------------------------------------------------------
-// part[chunk][co][ci][t] = sum over the chunk's output pixels (n, oy, ox) of
-//     dy[n][co][oy][ox] * x[n][ci][oy + kh - 1][ox + kw - 1],   t = kh*3 + kw,
-// with x read from the padded copy (padded row oy + kh, padded column ox + kw) and dy from rows
-// of width 8 tx (zero past W). Invocation = output channel co; workgroup = SG channels x CIT input
-// channels x one chunk of bands. A band is R output rows of one image; for each 8-column segment
-// of a band the invocation loads its own R x 8 dy values (2R vec4s) and a slice of the
-// CIT x (R+2) x 3 padded-input vec4s, which reach everyone by shuffle. Each input row then serves
-// up to three kernel rows (R output rows need R + 2 input rows, not 3R), which is what makes bands
-// pay: loads per FMA fall by 40% from R = 1 to R = 4.
-// The same kernel computes the gradient with the roles of x and dy swapped (conv2d.ts does so when
-// that fills more lanes); weight_sum then transposes and flips the result.
-override R: u32 = 4u;                          // output rows per band, 1..4
-override NXV: u32 = 3u * (R + 2u) * CIT;       // input vec4s per segment
-override LPX: u32 = (NXV + SG - 1u) / SG;      // of them loaded per invocation (<= 18)
+// part[chunk][s][l][t] = sum over the chunk's output pixels p = (n, y, x) of
+//     B[n][s][y][x] * A[n][l][y + kh - 1][x + kw - 1],   t = kh*3 + kw   (A zero outside the image),
+// where (A, B) = (x, dy) gives dw[co = s][ci = l][kh][kw] itself, and (A, B) = (dy, x) gives
+// dw[co = l][ci = s][2 - kh][2 - kw] (conv2d.ts picks the roles that fill more lanes; weight_sum
+// of conv2d.wgsl flips and transposes the second kind back while it sums the chunks in order).
+// Invocations are channels l of A; the workgroup's SB (<= 8) channels of B are shared. A chunk is
+// prm.rc consecutive 8-column strips (n, sx) of the N * tx strips, and each strip is walked down
+// one output row y at a time:
+//   each invocation loads row y + 1 of its own channel of A (3 vec4s: columns x0-1 .. x0+10 of
+//   the zero-padded copy, or 4 vec4s read in place when W % 4 == 0, WDIRECT) into a window that
+//   still holds rows y - 1 and y, and one or two of the 2 SB vec4s of row y of B (columns
+//   x0 .. x0+7), which reach every invocation by subgroupShuffle;
+//   then 9 taps x SB channels x 8 columns = 576 FMAs (SB = 8) into 9 SB accumulators.
+// Why rows and not bands of several rows: the loop body must fit the CPU's instruction cache on
+// lavapipe, where everything is unrolled straight-line code. The previous kernel (bands of 4 rows x
+// 8 input channels, 2304 FMAs per step, 26 vec4 loads) compiled to a 20,100-instruction, 111 KB
+// loop body and ran at half the instructions per cycle of the matmul ceiling; this one is 3,700 to
+// 4,500 instructions (20-23 KB) with fewer loads per FMA (5 or 6 per 576: each row of A is loaded
+// once and serves all three kernel rows) and took SeedNet b2's weight gradient at batch 128 from 63
+// to 21 ms (bench/README.md).
+override SB: u32 = 8u;                          // B channels per workgroup, 1..8
+override NBV: u32 = 2u * SB;                    // vec4s of one row segment of those channels
+override LPB: u32 = (NBV + SG - 1u) / SG;       // of them loaded per invocation (<= 2)
+// WDIRECT (W % 4 == 0): A and B are read in place, rows of prm.w4 = prm.dwv vec4s (the second B
+// vec4 of the last strip of an odd w4 lies past the row and reads as zero). Otherwise A comes from
+// a zero-padded copy (prm.hp = H + 2 rows of prm.wv = 2 tx + 1 vec4s, padded column j = image
+// column j - 1) and B from a copy of width 8 tx (prm.dwv = 2 tx).
+override WDIRECT: bool = false;
 
-var<private> dyv: array<vec4f, 8>;           // this invocation's dy: row o, columns 0-3 / 4-7 at 2o, 2o+1
-var<private> xsl: array<vec4f, 18>;          // this invocation's slice of the segment's input
+var<private> gacc: array<array<f32, 9>, 8>;  // [B channel of the block][tap]
+var<private> win: array<vec4f, 9>;           // A rows y-1, y, y+1, columns x0-1 .. x0+10: win[3 r + j]
+var<private> bsl: array<vec4f, 2>;           // this invocation's vec4s of the B row segment
 
-fn seg_vec(g: u32) -> vec4f {
-  return subgroupShuffle(xsl[g / SG], g % SG);
+// Taps kh*3 + 0..2 of B channel s: gacc[s][3kh + kw] += sum_p d[p] a[p + kw] over the 8 columns p,
+// d = (d0, d1) the B row, a = window row kh. The three sums run interleaved (independent chains).
+fn grow(s: u32, kh: u32, d0: vec4f, d1: vec4f) {
+  let a = win[3u * kh];
+  let b = win[3u * kh + 1u];
+  let c = win[3u * kh + 2u];
+  let t = 3u * kh;
+  var r0 = gacc[s][t];
+  var r1 = gacc[s][t + 1u];
+  var r2 = gacc[s][t + 2u];
+  r0 = fma(d0.x, a.x, r0); r1 = fma(d0.x, a.y, r1); r2 = fma(d0.x, a.z, r2);
+  r0 = fma(d0.y, a.y, r0); r1 = fma(d0.y, a.z, r1); r2 = fma(d0.y, a.w, r2);
+  r0 = fma(d0.z, a.z, r0); r1 = fma(d0.z, a.w, r1); r2 = fma(d0.z, b.x, r2);
+  r0 = fma(d0.w, a.w, r0); r1 = fma(d0.w, b.x, r1); r2 = fma(d0.w, b.y, r2);
+  r0 = fma(d1.x, b.x, r0); r1 = fma(d1.x, b.y, r1); r2 = fma(d1.x, b.z, r2);
+  r0 = fma(d1.y, b.y, r0); r1 = fma(d1.y, b.z, r1); r2 = fma(d1.y, b.w, r2);
+  r0 = fma(d1.z, b.z, r0); r1 = fma(d1.z, b.w, r1); r2 = fma(d1.z, c.x, r2);
+  r0 = fma(d1.w, b.w, r0); r1 = fma(d1.w, c.x, r1); r2 = fma(d1.w, c.y, r2);
+  gacc[s][t] = r0;
+  gacc[s][t + 1u] = r1;
+  gacc[s][t + 2u] = r2;
 }
 
-// wacc[c][t] += sum over the 8 columns p of d[p] * s[p], in a fixed order, where d = (d0, d1) is
-// one dy row and s = (s0, s1) the input columns under tap t of those 8 outputs.
-fn wdot(c: u32, t: u32, d0: vec4f, d1: vec4f, s0: vec4f, s1: vec4f) {
-  var r = wacc[c][t];
-  r = fma(d0.x, s0.x, r);
-  r = fma(d0.y, s0.y, r);
-  r = fma(d0.z, s0.z, r);
-  r = fma(d0.w, s0.w, r);
-  r = fma(d1.x, s1.x, r);
-  r = fma(d1.y, s1.y, r);
-  r = fma(d1.z, s1.z, r);
-  r = fma(d1.w, s1.w, r);
-  wacc[c][t] = r;
+fn gshared(s: u32) {
+  if (s >= SB) { return; }
+  let d0 = subgroupShuffle(bsl[(2u * s) / SG], (2u * s) % SG);
+  let d1 = subgroupShuffle(bsl[(2u * s + 1u) / SG], (2u * s + 1u) % SG);
+  grow(s, 0u, d0, d1);
+  grow(s, 1u, d0, d1);
+  grow(s, 2u, d0, d1);
 }
 
-// Kernel row kh of input channel c against output row o of the band: (a, b, cc) are padded
-// columns x0 .. x0+11 of padded row o + kh, so tap kw of output column x0 + p reads column p + kw.
-fn wtaps(c: u32, kh: u32, o: u32, a: vec4f, b: vec4f, cc: vec4f) {
-  if (o >= R) { return; }
-  let d0 = dyv[2u * o];
-  let d1 = dyv[2u * o + 1u];
-  wdot(c, 3u * kh, d0, d1, a, b);
-  wdot(c, 3u * kh + 1u, d0, d1, vec4f(a.yzw, b.x), vec4f(b.yzw, cc.x));
-  wdot(c, 3u * kh + 2u, d0, d1, vec4f(a.zw, b.xy), vec4f(b.zw, cc.xy));
+// Image row r (may be H: zero) of A's plane at `plane`, read in place, into win[6..8].
+fn arow_direct(plane: u32, r: u32, sx: u32) {
+  let inside = r < prm.h;
+  let rb = plane + min(r, prm.h - 1u) * prm.w4;
+  let a = select(vec4f(0.0), x4[rb + max(2u * sx, 1u) - 1u], inside && sx > 0u);   // x0-4 .. x0-1
+  let b = select(vec4f(0.0), x4[rb + 2u * sx], inside);                              // x0 .. x0+3
+  let c = select(vec4f(0.0), x4[rb + min(2u * sx + 1u, prm.w4 - 1u)], inside && 2u * sx + 1u < prm.w4);
+  let d = select(vec4f(0.0), x4[rb + min(2u * sx + 2u, prm.w4 - 1u)], inside && 2u * sx + 2u < prm.w4);
+  win[6] = vec4f(a.w, b.xyz);
+  win[7] = vec4f(b.w, c.xyz);
+  win[8] = vec4f(c.w, d.x, 0.0, 0.0);
 }
 
-// Padded row j (0 .. R+1) of the band of input channel c serves output rows j, j-1, j-2.
-fn wrow(c: u32, j: u32) {
-  if (j >= R + 2u) { return; }
-  let g = (c * (R + 2u) + j) * 3u;
-  let a = seg_vec(g);
-  let b = seg_vec(g + 1u);
-  let cc = seg_vec(g + 2u);
-  wtaps(c, 0u, j, a, b, cc);
-  if (j >= 1u) { wtaps(c, 1u, j - 1u, a, b, cc); }
-  if (j >= 2u) { wtaps(c, 2u, j - 2u, a, b, cc); }
+// Padded row j of A (offset `row` of its first vec4 of the strip) into win[6..8].
+fn arow_padded(row: u32) {
+  win[6] = x4[row];
+  win[7] = x4[row + 1u];
+  win[8] = x4[row + 2u];
 }
 
-fn wchannel(c: u32) {
-  if (c >= CIT) { return; }
-  wrow(c, 0u); wrow(c, 1u); wrow(c, 2u); wrow(c, 3u); wrow(c, 4u); wrow(c, 5u);
+fn gstore(s: u32, chunk: u32, s0: u32, l: u32) {
+  let sc = s0 + s;
+  if (s >= SB || sc >= prm.co) { return; }
+  let out = ((chunk * prm.co + sc) * prm.ci + l) * 9u;
+  part[out] = gacc[s][0];
+  part[out + 1u] = gacc[s][1];
+  part[out + 2u] = gacc[s][2];
+  part[out + 3u] = gacc[s][3];
+  part[out + 4u] = gacc[s][4];
+  part[out + 5u] = gacc[s][5];
+  part[out + 6u] = gacc[s][6];
+  part[out + 7u] = gacc[s][7];
+  part[out + 8u] = gacc[s][8];
 }
 
-fn wstore(c: u32, chunk: u32, co: u32, ci0: u32) {
-  let ci = ci0 + c;
-  if (c >= CIT || ci >= prm.ci) { return; }
-  let out = ((chunk * prm.co + co) * prm.ci + ci) * 9u;
-  part[out] = wacc[c][0];
-  part[out + 1u] = wacc[c][1];
-  part[out + 2u] = wacc[c][2];
-  part[out + 3u] = wacc[c][3];
-  part[out + 4u] = wacc[c][4];
-  part[out + 5u] = wacc[c][5];
-  part[out + 6u] = wacc[c][6];
-  part[out + 7u] = wacc[c][7];
-  part[out + 8u] = wacc[c][8];
-}
-
-// Offset of this invocation's m-th segment vec4 from (n, ci = 0, padded row y0, vec4 2*segment):
-// segment vec4 g = lane + m*SG is channel g / (3(R+2)), row (g / 3) % (R+2), vec4 g % 3.
-fn seg_offset(m: u32, lane: u32, ci0: u32) -> u32 {
-  let g = min(lane + m * SG, NXV - 1u);
-  let ci = min(ci0 + g / (3u * (R + 2u)), prm.ci - 1u);
-  return (ci * prm.hp + (g / 3u) % (R + 2u)) * prm.wv + g % 3u;
-}
-
-fn load_seg(m: u32, base: u32, off: u32) {
-  if (m < LPX) { xsl[m] = x4[base + off]; }
-}
-
-fn load_dy(o: u32, base: u32, y0: u32, sx: u32) {
-  if (o >= R) { return; }
-  // Rows past the image (a last, partial band) contribute nothing: their dy reads as zero.
-  let inside = y0 + o < prm.h;
-  let second = !GDIRECT || 2u * sx + 1u < prm.w4;
-  let row = base + min(y0 + o, prm.h - 1u) * prm.dwv + 2u * sx;
-  dyv[2u * o] = select(vec4f(0.0), dy4[row], inside);
-  dyv[2u * o + 1u] = select(vec4f(0.0), dy4[row + select(0u, 1u, second)], inside && second);
-}
-
-// Grid: x = blocks of SG output channels, y = blocks of CIT input channels, z = chunks of prm.rc bands
-// of the N * bands bands. The padded input has prm.hp >= bands * R + 2 rows.
+// Grid: x = blocks of SG channels of A (prm.ci of them), y = blocks of SB channels of B (prm.co),
+// z = chunks. Bindings: x4 = A (or its padded copy), dy4 = B (or its rows copy), part.
 @compute @workgroup_size(SG)
 fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let co = wid.x * SG + lane;
-  let coc = min(co, prm.co - 1u);
-  let ci0 = wid.y * CIT;
-  let b0 = wid.z * prm.rc;
-  let b1 = min(b0 + prm.rc, prm.n * prm.bands);
-  var off: array<u32, 18>;
-  off[0] = seg_offset(0u, lane, ci0); off[1] = seg_offset(1u, lane, ci0); off[2] = seg_offset(2u, lane, ci0);
-  off[3] = seg_offset(3u, lane, ci0); off[4] = seg_offset(4u, lane, ci0); off[5] = seg_offset(5u, lane, ci0);
-  off[6] = seg_offset(6u, lane, ci0); off[7] = seg_offset(7u, lane, ci0); off[8] = seg_offset(8u, lane, ci0);
-  off[9] = seg_offset(9u, lane, ci0); off[10] = seg_offset(10u, lane, ci0); off[11] = seg_offset(11u, lane, ci0);
-  off[12] = seg_offset(12u, lane, ci0); off[13] = seg_offset(13u, lane, ci0); off[14] = seg_offset(14u, lane, ci0);
-  off[15] = seg_offset(15u, lane, ci0); off[16] = seg_offset(16u, lane, ci0); off[17] = seg_offset(17u, lane, ci0);
-  for (var bd = b0; bd < b1; bd++) {
-    let n = bd / prm.bands;
-    let y0 = (bd % prm.bands) * R;
-    let xrow = (n * prm.ci * prm.hp + y0) * prm.wv;
-    let drow = (n * prm.co + coc) * prm.h * prm.dwv;
-    for (var sx = 0u; sx < prm.tx; sx++) {
-      load_dy(0u, drow, y0, sx); load_dy(1u, drow, y0, sx); load_dy(2u, drow, y0, sx); load_dy(3u, drow, y0, sx);
-      let xb = xrow + 2u * sx;
-      load_seg(0u, xb, off[0]); load_seg(1u, xb, off[1]); load_seg(2u, xb, off[2]);
-      load_seg(3u, xb, off[3]); load_seg(4u, xb, off[4]); load_seg(5u, xb, off[5]);
-      load_seg(6u, xb, off[6]); load_seg(7u, xb, off[7]); load_seg(8u, xb, off[8]);
-      load_seg(9u, xb, off[9]); load_seg(10u, xb, off[10]); load_seg(11u, xb, off[11]);
-      load_seg(12u, xb, off[12]); load_seg(13u, xb, off[13]); load_seg(14u, xb, off[14]);
-      load_seg(15u, xb, off[15]); load_seg(16u, xb, off[16]); load_seg(17u, xb, off[17]);
-      wchannel(0u); wchannel(1u); wchannel(2u); wchannel(3u);
-      wchannel(4u); wchannel(5u); wchannel(6u); wchannel(7u);
+  let l = wid.x * SG + lane;
+  let lc = min(l, prm.ci - 1u);
+  let s0 = wid.y * SB;
+  let q0 = wid.z * prm.rc;
+  let q1 = min(q0 + prm.rc, prm.n * prm.tx);
+  // B vec4 g = lane + m SG of the row segment is half g % 2 of channel s0 + g / 2 (clamped).
+  let g0 = min(lane, NBV - 1u);
+  let g1 = min(lane + SG, NBV - 1u);
+  let bplane = prm.h * prm.dwv;
+  let bo0 = min(s0 + g0 / 2u, prm.co - 1u) * bplane + g0 % 2u;
+  let bo1 = min(s0 + g1 / 2u, prm.co - 1u) * bplane + g1 % 2u;
+  for (var q = q0; q < q1; q++) {
+    let n = q / prm.tx;
+    let sx = q % prm.tx;
+    let aplane = select((n * prm.ci + lc) * prm.hp * prm.wv, (n * prm.ci + lc) * prm.h * prm.w4, WDIRECT);
+    let bbase = n * prm.co * bplane + 2u * sx;
+    let ok0 = !WDIRECT || 2u * sx + g0 % 2u < prm.w4;
+    let ok1 = !WDIRECT || 2u * sx + g1 % 2u < prm.w4;
+    // The window starts as rows -1 (zero) and 0.
+    if (WDIRECT) {
+      win[3] = vec4f(0.0); win[4] = vec4f(0.0); win[5] = vec4f(0.0);
+      arow_direct(aplane, 0u, sx);
+    } else {
+      arow_padded(aplane + 2u * sx);
+      win[3] = win[6]; win[4] = win[7]; win[5] = win[8];
+      arow_padded(aplane + prm.wv + 2u * sx);
+    }
+    for (var y = 0u; y < prm.h; y++) {
+      win[0] = win[3]; win[1] = win[4]; win[2] = win[5];
+      win[3] = win[6]; win[4] = win[7]; win[5] = win[8];
+      if (WDIRECT) { arow_direct(aplane, y + 1u, sx); } else { arow_padded(aplane + (y + 2u) * prm.wv + 2u * sx); }
+      let br = bbase + y * prm.dwv;
+      bsl[0] = select(vec4f(0.0), dy4[br + select(bo0 - g0 % 2u, bo0, ok0)], ok0);
+      if (LPB > 1u) { bsl[1] = select(vec4f(0.0), dy4[br + select(bo1 - g1 % 2u, bo1, ok1)], ok1); }
+      gshared(0u); gshared(1u); gshared(2u); gshared(3u);
+      gshared(4u); gshared(5u); gshared(6u); gshared(7u);
     }
   }
-  if (co >= prm.co) { return; }
-  wstore(0u, wid.z, co, ci0); wstore(1u, wid.z, co, ci0); wstore(2u, wid.z, co, ci0); wstore(3u, wid.z, co, ci0);
-  wstore(4u, wid.z, co, ci0); wstore(5u, wid.z, co, ci0); wstore(6u, wid.z, co, ci0); wstore(7u, wid.z, co, ci0);
+  if (l >= prm.ci) { return; }
+  gstore(0u, wid.z, s0, l); gstore(1u, wid.z, s0, l); gstore(2u, wid.z, s0, l); gstore(3u, wid.z, s0, l);
+  gstore(4u, wid.z, s0, l); gstore(5u, wid.z, s0, l); gstore(6u, wid.z, s0, l); gstore(7u, wid.z, s0, l);
 }
 
 // ---- weight gradient 1x1 -----------------------------------------------------------------------
 // part[chunk][co][ci] = sum over the chunk's segments of sum_p dy[n][co][p] x[n][ci][p]; a segment
 // is 8 pixels (2 vec4s) of a plane of hw4 vec4s, chunks are prm.rc consecutive segments of the
 // N * seg1 segments. x and dy are read as they are (no padding; H*W % 4 == 0).
+
+fn seg_vec(g: u32) -> vec4f {
+  return subgroupShuffle(xsl[g / SG], g % SG);
+}
 
 fn wchannel1(c: u32, d0: vec4f, d1: vec4f) {
   if (c >= CIT) { return; }

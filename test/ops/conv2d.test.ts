@@ -92,6 +92,10 @@ const ODD: [string, ConvShape][] = [
   ['3x3 plane', shapeOf(1, 2, 3, 3, 2, 3)],
   ['tall and narrow 17x3', shapeOf(1, 9, 17, 3, 7, 3)],
   ['C_in 40 (several channel blocks)', shapeOf(1, 40, 6, 6, 20, 3)],
+  // More than 32 strips (N x ceil(W / 8)): the 3x3 weight gradient's chunks then hold several
+  // strips, some crossing from one image to the next; in place (W 12) and padded (W 10).
+  ['dW chunks of several strips, W 12', shapeOf(17, 3, 3, 12, 4, 3)],
+  ['dW chunks of several strips, W 10', shapeOf(20, 5, 2, 10, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],

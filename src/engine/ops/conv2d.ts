@@ -14,8 +14,8 @@
 //   engine.debug.naive (NORMLAB_DEBUG=naive) forces 'naive' everywhere.
 // Inside 'subgroup', also explicit: the 3x3 kernels read x (or dy) in place when W % 4 == 0, else
 // through a zero-padded copy; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
-// weight gradient runs with x and dy swapped when the input channels fill more subgroup lanes than
-// the output channels (laneUse).
+// weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
+// the input channels (laneUse).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
 // with weights packed that way (TRANSPOSE = 1).
@@ -48,7 +48,7 @@ const K_NAIVE_DW = kernel(naiveWgsl, 'weight_grad', 'naive_weight_grad');
 const MAX_GROUPS = 65535;
 
 /**
- * Weight gradients are split into at most this many partial sums over the rows (bands, segments)
+ * Weight gradients are split into at most this many partial sums over the rows (strips, segments)
  * of the batch, summed afterwards in a fixed order. 32 gives lavapipe's 2 threads and a GPU's SMs
  * enough workgroups for SeedNet's layers (CO/8 x CI/8 x 32 >= 64) while the partials stay small
  * (32 x CO x CI x 9 floats) and their sum cheap (0.2-2 ms at batch 128 on lavapipe). 8 chunks
@@ -56,15 +56,12 @@ const MAX_GROUPS = 65535;
  */
 const MAX_CHUNKS = 32;
 /**
- * Input channels per workgroup of the weight-gradient kernels, at most 8 (3x3) and 16 (1x1), the
- * sizes of their register arrays: more channels share each invocation's dy loads. Together with
- * bands of 4 rows (W3_BAND) this took SeedNet b2's 3x3 weight gradient on lavapipe from 7.3 GFLOP/s
- * (4 channels, one row at a time) to 11-13 GFLOP/s.
+ * Channels of B shared per workgroup by the 3x3 weight-gradient kernel (at most 8, its register
+ * array: 9 x 8 accumulators per invocation), and input channels per workgroup of the 1x1 one (at
+ * most 16). More channels share each invocation's loads.
  */
-const W3_CIT = 8;
+const W3_SHARED = 8;
 const W1_CIT = 16;
-/** Output rows per band of the 3x3 weight-gradient kernel (at most 4, its register arrays). */
-const W3_BAND = 4;
 
 export interface Conv2dOptions {
   /** Zero padding on each of the four sides. Default 0, as in PyTorch. */
@@ -203,7 +200,6 @@ interface SgParams {
   wv?: number;
   hp?: number;
   rc?: number;
-  bands?: number;
   tiles1?: number;
   seg1?: number;
   dwv?: number;
@@ -214,7 +210,7 @@ function sgParams(engine: Engine, p: SgParams): GPUBuffer {
   const hw4 = Math.floor((p.h * p.w) / 4);
   return paramBuffer(engine, 'conv2d_sg', [
     p.n, p.ci, p.co, p.h, p.w, p.tx ?? 0, p.ty ?? 0, p.wv ?? 0,
-    p.hp ?? 0, w4, p.rc ?? 0, p.bands ?? 0, hw4, p.tiles1 ?? 0, p.seg1 ?? 0, p.dwv ?? 0,
+    p.hp ?? 0, w4, p.rc ?? 0, hw4, p.tiles1 ?? 0, p.seg1 ?? 0, p.dwv ?? 0,
   ]);
 }
 
@@ -454,41 +450,39 @@ function laneUse(c: number, sg: number): number {
 }
 
 /**
- * 3x3 weight gradient with the subgroup kernel: invocations are channels of dy (`co`) and input
- * channels come CIT at a time. dw[co][ci][kh][kw] = sum_q x[ci][q] dy[co][q - (kh-1, kw-1)] is also
- * sum_q dy[co][q] x[ci][q + (1-kh, 1-kw)]: the same kernel run with x and dy swapped gives
- * G[ci][co][2-kh][2-kw] = dw[co][ci][kh][kw]. It is run swapped when the layer's input channels
- * fill more lanes than its output channels (SeedNet's c9: 32 -> 10).
+ * 3x3 weight gradient with the subgroup kernel (conv2d_sg.wgsl `weight3x3`): invocations are
+ * channels of A, read with the 3x3 neighbourhood, and the channels of B are shared 8 at a time.
+ * dw[co][ci][kh][kw] = sum_q dy[co][q] x[ci][q + (kh-1, kw-1)] takes A = x, B = dy; it is also
+ * sum_q x[ci][q] dy[co][q + (1-kh, 1-kw)], so A = dy, B = x gives G[ci][co][2-kh][2-kw] =
+ * dw[co][ci][kh][kw], which weight_sum reads back transposed and rotated. The second form runs when
+ * the output channels fill more lanes than the input channels (SeedNet's b1: 3 -> 16 and 1 -> 16).
  */
 function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
   const engine = x.engine;
   const sg = subgroupLanes(engine);
-  const swap = laneUse(d.ci, sg) > laneUse(d.co, sg);
-  // The kernel's view: `act` is read through the padded copy (channels cAct), `grad` 8 columns at a
-  // time by the invocations (channels cGrad, one per invocation).
-  const [act, grad, cAct, cGrad] = swap ? [dy, x, d.co, d.ci] : [x, dy, d.ci, d.co];
-  const r = Math.min(W3_BAND, d.h);
-  const bands = Math.ceil(d.h / r);
+  const swap = laneUse(d.co, sg) > laneUse(d.ci, sg);
+  const [a, b, cA, cB] = swap ? [dy, x, d.co, d.ci] : [x, dy, d.ci, d.co];
   const tx = Math.ceil(d.w / 8);
   const wv = 2 * tx + 1;
-  const hp = bands * r + 2;
-  const xp = padded(act, d.n * cAct, d.h, d.w, 1, hp, 4 * wv);
-  // Rows of `grad` are read 8 columns at a time, in place if W % 4 == 0 (GDIRECT), else from a
-  // copy padded with zeros to a multiple of 8 columns.
-  const gdirect = d.w % 4 === 0;
-  const gradRows = gdirect ? null : padded(grad, d.n * cGrad, d.h, d.w, 0, d.h, 8 * tx);
-  const [rc, chunks] = chunking(d.n * bands);
-  // Channel blocks of equal size: 10 channels go as 5 + 5, not 8 + 2.
-  const cit = Math.ceil(cAct / Math.ceil(cAct / W3_CIT));
+  const hp = d.h + 2;
+  // W % 4 == 0: both read in place (A with one more vec4 per row, which measured no slower than
+  // the padded copy's kernel and saves the copy: 31.4 -> 20.8 ms for SeedNet b2 at batch 128).
+  // Otherwise A comes zero-padded (rows of 2 tx + 1 vec4s) and B padded to 8 tx columns.
+  const direct = d.w % 4 === 0;
+  const ap = direct ? null : padded(a, d.n * cA, d.h, d.w, 1, hp, 4 * wv);
+  const bRows = direct ? null : padded(b, d.n * cB, d.h, d.w, 0, d.h, 8 * tx);
+  const [rc, chunks] = chunking(d.n * tx);
+  // Blocks of B channels of equal size: 10 channels go as 5 + 5, not 8 + 2.
+  const sb = Math.ceil(cB / Math.ceil(cB / W3_SHARED));
   const part = engine.empty([chunks * d.co * d.ci * 9], 'f32', 'conv2d weight partials');
   engine.dispatch(K_SG_W3, {
-    constants: { SG: sg, R: r, CIT: cit, GDIRECT: gdirect ? 1 : 0 },
-    bindings: [xp, gradRows ?? grad, part, sgParams(engine, { n: d.n, ci: cAct, co: cGrad, h: d.h, w: d.w, tx, wv, hp, rc, bands, dwv: gdirect ? Math.max(1, d.w / 4) : 2 * tx })],
-    workgroups: [Math.ceil(cGrad / sg), Math.ceil(cAct / cit), chunks],
+    constants: { SG: sg, SB: sb, WDIRECT: direct ? 1 : 0 },
+    bindings: [ap ?? a, bRows ?? b, part, sgParams(engine, { n: d.n, ci: cA, co: cB, h: d.h, w: d.w, tx, wv, hp, rc, dwv: direct ? d.w / 4 : 2 * tx })],
+    workgroups: [Math.ceil(cA / sg), Math.ceil(cB / sb), chunks],
     op: 'conv2d.weight3x3',
   });
-  xp.dispose();
-  gradRows?.dispose();
+  ap?.dispose();
+  bRows?.dispose();
   return sumPartials(part, d, chunks, swap);
 }
 
