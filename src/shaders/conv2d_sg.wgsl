@@ -12,8 +12,9 @@
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
 //                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
-//   weight 3x3:  9 taps x 8 channels per invocation, one output row of an 8-column strip at a time,
-//                split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a fixed order;
+//   weight 3x3:  9 taps x 8 to 10 channels per invocation, one output row of an 8-column strip
+//                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
+//                fixed order;
 //   weight 1x1:  CIT input channels per invocation, the same way.
 // Why this shape: on lavapipe (Mesa llvmpipe) a storage-buffer load whose address is not a
 // compile-time constant is emitted as a loop over the 8 SIMD lanes with a bounds check per
@@ -297,14 +298,14 @@ fn forward1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 // where (A, B) = (x, dy) gives dw[co = s][ci = l][kh][kw] itself, and (A, B) = (dy, x) gives
 // dw[co = l][ci = s][2 - kh][2 - kw] (conv2d.ts picks the roles that fill more lanes; weight_sum
 // of conv2d.wgsl flips and transposes the second kind back while it sums the chunks in order).
-// Invocations are channels l of A; the workgroup's SB (<= 8) channels of B are shared. A chunk is
+// Invocations are channels l of A; the workgroup's SB (<= 10) channels of B are shared. A chunk is
 // prm.rc consecutive 8-column strips (n, sx) of the N * tx strips, and each strip is walked down
 // one output row y at a time:
 //   each invocation loads row y + 1 of its own channel of A (3 vec4s: columns x0-1 .. x0+10 of
 //   the zero-padded copy, or 4 vec4s read in place when W % 4 == 0, WDIRECT) into a window that
-//   still holds rows y - 1 and y, and one or two of the 2 SB vec4s of row y of B (columns
+//   still holds rows y - 1 and y, and one to three of the 2 SB vec4s of row y of B (columns
 //   x0 .. x0+7), which reach every invocation by subgroupShuffle;
-//   then 9 taps x SB channels x 8 columns = 576 FMAs (SB = 8) into 9 SB accumulators.
+//   then 9 taps x SB channels x 8 columns = 576 FMAs (SB = 8; 720 for 10) into 9 SB accumulators.
 // Why rows and not bands of several rows: the loop body must fit the CPU's instruction cache on
 // lavapipe, where everything is unrolled straight-line code. The previous kernel (bands of 4 rows x
 // 8 input channels, 2304 FMAs per step, 26 vec4 loads) compiled to a 20,100-instruction, 111 KB
@@ -312,18 +313,18 @@ fn forward1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 // 4,500 instructions (20-23 KB) with fewer loads per FMA (5 or 6 per 576: each row of A is loaded
 // once and serves all three kernel rows) and took SeedNet b2's weight gradient at batch 128 from 63
 // to 21 ms (bench/README.md).
-override SB: u32 = 8u;                          // B channels per workgroup, 1..8
+override SB: u32 = 8u;                          // B channels per workgroup, 1..10
 override NBV: u32 = 2u * SB;                    // vec4s of one row segment of those channels
-override LPB: u32 = (NBV + SG - 1u) / SG;       // of them loaded per invocation (<= 2)
+override LPB: u32 = (NBV + SG - 1u) / SG;       // of them loaded per invocation (<= 3)
 // WDIRECT (W % 4 == 0): A and B are read in place, rows of prm.w4 = prm.dwv vec4s (the second B
 // vec4 of the last strip of an odd w4 lies past the row and reads as zero). Otherwise A comes from
 // a zero-padded copy (prm.hp = H + 2 rows of prm.wv = 2 tx + 1 vec4s, padded column j = image
 // column j - 1) and B from a copy of width 8 tx (prm.dwv = 2 tx).
 override WDIRECT: bool = false;
 
-var<private> gacc: array<array<f32, 9>, 8>;  // [B channel of the block][tap]
+var<private> gacc: array<array<f32, 9>, 10>; // [B channel of the block][tap]
 var<private> win: array<vec4f, 9>;           // A rows y-1, y, y+1, columns x0-1 .. x0+10: win[3 r + j]
-var<private> bsl: array<vec4f, 2>;           // this invocation's vec4s of the B row segment
+var<private> bsl: array<vec4f, 3>;           // this invocation's vec4s of the B row segment
 
 // Taps kh*3 + 0..2 of B channel s: gacc[s][3kh + kw] += sum_p d[p] a[p + kw] over the 8 columns p,
 // d = (d0, d1) the B row, a = window row kh. The three sums run interleaved (independent chains).
@@ -404,9 +405,11 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
   // B vec4 g = lane + m SG of the row segment is half g % 2 of channel s0 + g / 2 (clamped).
   let g0 = min(lane, NBV - 1u);
   let g1 = min(lane + SG, NBV - 1u);
+  let g2 = min(lane + 2u * SG, NBV - 1u);
   let bplane = prm.h * prm.dwv;
   let bo0 = min(s0 + g0 / 2u, prm.co - 1u) * bplane + g0 % 2u;
   let bo1 = min(s0 + g1 / 2u, prm.co - 1u) * bplane + g1 % 2u;
+  let bo2 = min(s0 + g2 / 2u, prm.co - 1u) * bplane + g2 % 2u;
   for (var q = q0; q < q1; q++) {
     let n = q / prm.tx;
     let sx = q % prm.tx;
@@ -414,6 +417,7 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
     let bbase = n * prm.co * bplane + 2u * sx;
     let ok0 = !WDIRECT || 2u * sx + g0 % 2u < prm.w4;
     let ok1 = !WDIRECT || 2u * sx + g1 % 2u < prm.w4;
+    let ok2 = !WDIRECT || 2u * sx + g2 % 2u < prm.w4;
     // The window starts as rows -1 (zero) and 0.
     if (WDIRECT) {
       win[3] = vec4f(0.0); win[4] = vec4f(0.0); win[5] = vec4f(0.0);
@@ -430,13 +434,15 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
       let br = bbase + y * prm.dwv;
       bsl[0] = select(vec4f(0.0), dy4[br + select(bo0 - g0 % 2u, bo0, ok0)], ok0);
       if (LPB > 1u) { bsl[1] = select(vec4f(0.0), dy4[br + select(bo1 - g1 % 2u, bo1, ok1)], ok1); }
-      gshared(0u); gshared(1u); gshared(2u); gshared(3u);
-      gshared(4u); gshared(5u); gshared(6u); gshared(7u);
+      if (LPB > 2u) { bsl[2] = select(vec4f(0.0), dy4[br + select(bo2 - g2 % 2u, bo2, ok2)], ok2); }
+      gshared(0u); gshared(1u); gshared(2u); gshared(3u); gshared(4u);
+      gshared(5u); gshared(6u); gshared(7u); gshared(8u); gshared(9u);
     }
   }
   if (l >= prm.ci) { return; }
   gstore(0u, wid.z, s0, l); gstore(1u, wid.z, s0, l); gstore(2u, wid.z, s0, l); gstore(3u, wid.z, s0, l);
   gstore(4u, wid.z, s0, l); gstore(5u, wid.z, s0, l); gstore(6u, wid.z, s0, l); gstore(7u, wid.z, s0, l);
+  gstore(8u, wid.z, s0, l); gstore(9u, wid.z, s0, l);
 }
 
 // ---- weight gradient 1x1 -----------------------------------------------------------------------
