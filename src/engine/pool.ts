@@ -7,13 +7,14 @@ export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* C
 
 /**
  * Rounds a request up to a size class with three significant bits (so at most 12.5% waste above
- * 64 bytes) and a 16-byte minimum, so buffers of nearly equal size share a free list.
+ * 128 bytes) and a whole number of 16 bytes, so buffers of nearly equal size share a free list and
+ * every buffer can be read as vec4s to its end (conv2d_sg.wgsl reads planes that way at any width).
  */
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);
   if (b <= 64) return Math.ceil(b / 16) * 16;
   const shift = Math.max(0, Math.floor(Math.log2(b)) - 3);
-  const unit = 2 ** shift;
+  const unit = Math.max(16, 2 ** shift);
   return Math.ceil(b / unit) * unit;
 }
 

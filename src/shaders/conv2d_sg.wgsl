@@ -302,7 +302,7 @@ fn forward1x1(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 // prm.rc consecutive 8-column strips (n, sx) of the N * tx strips, and each strip is walked down
 // one output row y at a time:
 //   each invocation loads row y + 1 of its own channel of A (3 vec4s: columns x0-1 .. x0+10 of
-//   the zero-padded copy, or 4 vec4s read in place when W % 4 == 0, WDIRECT) into a window that
+//   the zero-padded copy, or 4 vec4s read in place: WDIRECT, AINPLACE) into a window that
 //   still holds rows y - 1 and y, and one to three of the 2 SB vec4s of row y of B (columns
 //   x0 .. x0+7), which reach every invocation by subgroupShuffle;
 //   then 9 taps x SB channels x 8 columns = 576 FMAs (SB = 8; 720 for 10) into 9 SB accumulators.
@@ -371,6 +371,43 @@ fn arow_direct(plane: u32, r: u32, sx: u32) {
   win[8] = vec4f(c.w, d.x, 0.0, 0.0);
 }
 
+// AINPLACE (W % 4 != 0, chosen by conv2d.ts for small planes): A is read in place at any W,
+// through arow_inplace, instead of from the zero-padded copy.
+override AINPLACE: bool = false;
+
+// Floats o .. o+3 of the eight (a, b).
+fn shift4(a: vec4f, b: vec4f, o: u32) -> vec4f {
+  var r = a;
+  r = select(r, vec4f(a.yzw, b.x), o == 1u);
+  r = select(r, vec4f(a.zw, b.xy), o == 2u);
+  r = select(r, vec4f(a.w, b.xyz), o == 3u);
+  return r;
+}
+
+// Columns c0 .. c0+3 that lie in the image.
+fn colmask(c0: i32) -> vec4<bool> {
+  let c = vec4i(c0) + vec4i(0, 1, 2, 3);
+  return (c >= vec4i(0)) & (c < vec4i(i32(prm.w)));
+}
+
+// Image row r (may be H: zero) of the plane starting at float `plane`, columns x0-1 .. x0+10,
+// read in place at any W: four aligned vec4s from floor(f / 4), shifted by f % 4 (f = the float
+// of column x0-1; per invocation, since each reads its own channel), columns outside masked.
+fn arow_inplace(plane: u32, r: u32, x0: u32, m0: vec4<bool>, m1: vec4<bool>, m2: vec4<bool>) {
+  let inside = vec4<bool>(r < prm.h);
+  let f = i32(plane + min(r, prm.h - 1u) * prm.w + x0) - 1;
+  let q = (f + 4) / 4 - 1;
+  let o = u32(f - 4 * q);
+  let last = i32(arrayLength(&x4)) - 1;
+  let l0 = x4[u32(clamp(q, 0, last))];
+  let l1 = x4[u32(clamp(q + 1, 0, last))];
+  let l2 = x4[u32(clamp(q + 2, 0, last))];
+  let l3 = x4[u32(clamp(q + 3, 0, last))];
+  win[6] = select(vec4f(0.0), shift4(l0, l1, o), m0 & inside);
+  win[7] = select(vec4f(0.0), shift4(l1, l2, o), m1 & inside);
+  win[8] = select(vec4f(0.0), shift4(l2, l3, o), m2 & inside);
+}
+
 // Padded row j of A (offset `row` of its first vec4 of the strip) into win[6..8].
 fn arow_padded(row: u32) {
   win[6] = x4[row];
@@ -418,8 +455,16 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
     let ok0 = !WDIRECT || 2u * sx + g0 % 2u < prm.w4;
     let ok1 = !WDIRECT || 2u * sx + g1 % 2u < prm.w4;
     let ok2 = !WDIRECT || 2u * sx + g2 % 2u < prm.w4;
+    let x0 = 8u * sx;
+    let m0 = colmask(i32(x0) - 1);
+    let m1 = colmask(i32(x0) + 3);
+    let m2 = colmask(i32(x0) + 7);
+    let iplane = (n * prm.ci + lc) * prm.h * prm.w;
     // The window starts as rows -1 (zero) and 0.
-    if (WDIRECT) {
+    if (AINPLACE) {
+      win[3] = vec4f(0.0); win[4] = vec4f(0.0); win[5] = vec4f(0.0);
+      arow_inplace(iplane, 0u, x0, m0, m1, m2);
+    } else if (WDIRECT) {
       win[3] = vec4f(0.0); win[4] = vec4f(0.0); win[5] = vec4f(0.0);
       arow_direct(aplane, 0u, sx);
     } else {
@@ -430,7 +475,7 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
     for (var y = 0u; y < prm.h; y++) {
       win[0] = win[3]; win[1] = win[4]; win[2] = win[5];
       win[3] = win[6]; win[4] = win[7]; win[5] = win[8];
-      if (WDIRECT) { arow_direct(aplane, y + 1u, sx); } else { arow_padded(aplane + (y + 2u) * prm.wv + 2u * sx); }
+      if (AINPLACE) { arow_inplace(iplane, y + 1u, x0, m0, m1, m2); } else if (WDIRECT) { arow_direct(aplane, y + 1u, sx); } else { arow_padded(aplane + (y + 2u) * prm.wv + 2u * sx); }
       let br = bbase + y * prm.dwv;
       bsl[0] = select(vec4f(0.0), dy4[br + select(bo0 - g0 % 2u, bo0, ok0)], ok0);
       if (LPB > 1u) { bsl[1] = select(vec4f(0.0), dy4[br + select(bo1 - g1 % 2u, bo1, ok1)], ok1); }

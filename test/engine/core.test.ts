@@ -62,11 +62,12 @@ describe('autograd', () => {
 });
 
 describe('buffer pool', () => {
-  it('size classes waste at most 12.5% above 64 bytes', () => {
-    for (const b of [1, 17, 100, 1000, 4097, 123457, 1 << 20]) {
+  it('size classes are whole vec4s and waste at most 12.5% above 128 bytes', () => {
+    for (const b of [1, 17, 72, 100, 129, 1000, 4097, 123457, 1 << 20]) {
       const s = sizeClass(b);
       expect(s).toBeGreaterThanOrEqual(b);
-      if (b > 64) expect(s / b).toBeLessThanOrEqual(1.125 + 1e-9);
+      expect(s % 16).toBe(0);
+      if (b > 128) expect(s / b).toBeLessThanOrEqual(1.125 + 1e-9);
     }
   });
 

@@ -469,16 +469,21 @@ function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
   const hp = d.h + 2;
   // W % 4 == 0: both read in place (A with one more vec4 per row, which measured no slower than
   // the padded copy's kernel and saves the copy: 31.4 -> 20.8 ms for SeedNet b2 at batch 128).
-  // Otherwise A comes zero-padded (rows of 2 tx + 1 vec4s) and B padded to 8 tx columns.
+  // Otherwise B is copied into rows of 8 tx columns, and A is read in place, realigned per row,
+  // when W < 8, else through a zero-padded copy (rows of 2 tx + 1 vec4s). For W < 8 the padded
+  // copy of A is over twice the plane (7x7 -> 9 x 12) and reading in place won: SeedNet's 7x7
+  // layers at batch 128 went 10.8 -> 9.2 ms (b7), 10.7 -> 9.4 (b8), 4.6 -> 3.1 (c9); for 14x14
+  // the realigning kernel was slower than the copy it saves (b4 21.4 -> 25.0 ms, b5 39.1 -> 41.4).
   const direct = d.w % 4 === 0;
-  const ap = direct ? null : padded(a, d.n * cA, d.h, d.w, 1, hp, 4 * wv);
+  const inplace = !direct && d.w < 8;
+  const ap = direct || inplace ? null : padded(a, d.n * cA, d.h, d.w, 1, hp, 4 * wv);
   const bRows = direct ? null : padded(b, d.n * cB, d.h, d.w, 0, d.h, 8 * tx);
   const [rc, chunks] = chunking(d.n * tx);
   // Blocks of B channels of equal size (16 go as 8 + 8, 32 as 4 x 8, 10 as one block).
   const sb = Math.ceil(cB / Math.ceil(cB / W3_SHARED));
   const part = engine.empty([chunks * d.co * d.ci * 9], 'f32', 'conv2d weight partials');
   engine.dispatch(K_SG_W3, {
-    constants: { SG: sg, SB: sb, WDIRECT: direct ? 1 : 0 },
+    constants: { SG: sg, SB: sb, WDIRECT: direct ? 1 : 0, AINPLACE: inplace ? 1 : 0 },
     bindings: [ap ?? a, bRows ?? b, part, sgParams(engine, { n: d.n, ci: cA, co: cB, h: d.h, w: d.w, tx, wv, hp, rc, dwv: direct ? d.w / 4 : 2 * tx })],
     workgroups: [Math.ceil(cA / sg), Math.ceil(cB / sb), chunks],
     op: 'conv2d.weight3x3',
