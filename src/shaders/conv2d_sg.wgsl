@@ -5,14 +5,14 @@
 //
 // Design. A workgroup is one subgroup of SG invocations (SG = the adapter's smallest subgroup size,
 // at least 8), and its invocations are SG channels (of the output; of A for the 3x3 weight
-// gradient). The pixels of a tile are shared by the whole subgroup: each invocation loads a slice of the tile's input (aligned vec4 loads, straight
-// from x when W % 4 == 0, else from a zero-padded copy) and the values reach every invocation
-// through subgroupShuffle with constant lane indices. Each invocation loads only its own channel's
-// weights (or dy rows) and keeps a whole tile of outputs in registers:
+// gradient). One operand is shared by the whole subgroup: each invocation loads a slice of it
+// (aligned vec4 loads, in place when W % 4 == 0, else from a zero-padded copy) and the values reach
+// every invocation through subgroupShuffle with constant lane indices. Each invocation loads only
+// its own channel's weights (or rows of A) and keeps a whole tile of outputs in registers:
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
 //                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
-//   weight 3x3:  9 taps x 8 to 10 channels per invocation, one output row of an 8-column strip
+//   weight 3x3:  9 taps x 1 to 10 channels per invocation, one output row of an 8-column strip
 //                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
 //                fixed order;
 //   weight 1x1:  CIT input channels per invocation, the same way.
@@ -30,8 +30,8 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, CIT), not once per layer shape:
-// lavapipe spends 1 to 3 seconds compiling each of these kernels.
+// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT), not once per
+// layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
   ci: u32,       // input channels of this convolution (the layer's CO for the input gradient;

@@ -77,7 +77,7 @@ const SEEDNET: [string, ConvShape][] = [
   ['b5', shapeOf(2, 32, 16, 16, 32, 3)],
   ['b6', shapeOf(2, 32, 16, 16, 32, 1)],
   ['b7', shapeOf(2, 32, 8, 8, 32, 3)],
-  ['c9 (dW with x and dy swapped)', shapeOf(2, 32, 8, 8, 10, 3)],
+  ['c9 (dW: one block of 10 shared channels)', shapeOf(2, 32, 8, 8, 10, 3)],
   ['c10', shapeOf(2, 10, 1, 1, 10, 1)],
   ['b1 mnist', shapeOf(2, 1, 28, 28, 16, 3)],
   ['b4 mnist (W % 4 != 0: padded copies)', shapeOf(2, 16, 14, 14, 32, 3)],
@@ -96,6 +96,8 @@ const ODD: [string, ConvShape][] = [
   // strips, some crossing from one image to the next; in place (W 12) and padded (W 10).
   ['dW chunks of several strips, W 12', shapeOf(17, 3, 3, 12, 4, 3)],
   ['dW chunks of several strips, W 10', shapeOf(20, 5, 2, 10, 9, 3)],
+  ['one row, W 4', shapeOf(3, 5, 1, 4, 6, 3)],
+  ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],

@@ -13,7 +13,8 @@
 //   weight gradient: 'subgroup' under the same conditions; else 'naive';
 //   engine.debug.naive (NORMLAB_DEBUG=naive) forces 'naive' everywhere.
 // Inside 'subgroup', also explicit: the 3x3 kernels read x (or dy) in place when W % 4 == 0, else
-// through a zero-padded copy; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
+// through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
+// reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
 // weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
 // the input channels (laneUse).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
@@ -50,7 +51,7 @@ const MAX_GROUPS = 65535;
 /**
  * Weight gradients are split into at most this many partial sums over the rows (strips, segments)
  * of the batch, summed afterwards in a fixed order. 32 gives lavapipe's 2 threads and a GPU's SMs
- * enough workgroups for SeedNet's layers (CO/8 x CI/8 x 32 >= 64) while the partials stay small
+ * enough workgroups for SeedNet's layers (channel blocks x 32 chunks >= 64) while the partials stay small
  * (32 x CO x CI x 9 floats) and their sum cheap (0.2-2 ms at batch 128 on lavapipe). 8 chunks
  * measured no differently on b7 (within the shared machine's noise).
  */
@@ -453,7 +454,8 @@ function laneUse(c: number, sg: number): number {
 
 /**
  * 3x3 weight gradient with the subgroup kernel (conv2d_sg.wgsl `weight3x3`): invocations are
- * channels of A, read with the 3x3 neighbourhood, and the channels of B are shared 8 at a time.
+ * channels of A, read with the 3x3 neighbourhood, and the channels of B are shared up to
+ * W3_SHARED at a time.
  * dw[co][ci][kh][kw] = sum_q dy[co][q] x[ci][q + (kh-1, kw-1)] takes A = x, B = dy; it is also
  * sum_q x[ci][q] dy[co][q + (1-kh, 1-kw)], so A = dy, B = x gives G[ci][co][2-kh][2-kw] =
  * dw[co][ci][kh][kw], which weight_sum reads back transposed and rotated. The second form runs when
@@ -476,6 +478,10 @@ function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
   // the realigning kernel was slower than the copy it saves (b4 21.4 -> 25.0 ms, b5 39.1 -> 41.4).
   const direct = d.w % 4 === 0;
   const inplace = !direct && d.w < 8;
+  // Reading in place means reading whole vec4s to the end of the buffer (a pooled one: sizeClass).
+  if ((direct || inplace) && (a.buffer.size % 16 !== 0 || b.buffer.size % 16 !== 0)) {
+    throw new Error(`conv2d weight gradient: buffers of ${a.buffer.size} and ${b.buffer.size} bytes are not whole vec4s`);
+  }
   const ap = direct || inplace ? null : padded(a, d.n * cA, d.h, d.w, 1, hp, 4 * wv);
   const bRows = direct ? null : padded(b, d.n * cB, d.h, d.w, 0, d.h, 8 * tx);
   const [rc, chunks] = chunking(d.n * tx);
