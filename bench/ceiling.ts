@@ -23,7 +23,9 @@ export interface Ceilings {
     matmulShape: [number, number, number];
     matmul: MatmulVariant[];
     bufferCopyGBps: number;
+    /** The best of the copy kernel's variants below. */
     kernelCopyGBps: number;
+    kernelCopy: { vec4PerInvocation: number; GBps: number }[];
     copyBytes: number;
     timing: 'gpu-timestamps' | 'wall-clock';
   };
@@ -178,11 +180,17 @@ export async function measureCeilings(engine: Engine, options: CeilingOptions = 
     wall.push(performance.now() - t0);
   }
   const bufferCopyGBps = (2 * copyBytes) / median(wall) / 1e6;
+  // The copy kernel with 1, 4 and 16 vec4s per invocation; the best is the ceiling (on lavapipe
+  // one vec4 per invocation copied 2.6 GB/s, four 5.3: bench/run-mem.ts, bench/README.md).
   const copyKernel: Kernel = { name: 'ceiling.copy_vec4', code: plain, entryPoint: 'copy_vec4' };
-  const groups = Math.ceil(n4 / WG);
-  const grid: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
-  const kernelMs = median(await timeDispatches(engine, () => engine.dispatch(copyKernel, { constants: { COUNT: n4, WG }, bindings: [src, dst], workgroups: grid, op: 'ceiling.copy_vec4' }), reps));
-  const kernelCopyGBps = (2 * copyBytes) / kernelMs / 1e6;
+  const kernelCopy: { vec4PerInvocation: number; GBps: number }[] = [];
+  for (const per of [1, 4, 16]) {
+    const groups = Math.ceil(n4 / per / WG);
+    const grid: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
+    const ms = median(await timeDispatches(engine, () => engine.dispatch(copyKernel, { constants: { COUNT: n4, WG, PER: per }, bindings: [src, dst], workgroups: grid, op: 'ceiling.copy_vec4' }), reps));
+    kernelCopy.push({ vec4PerInvocation: per, GBps: (2 * copyBytes) / ms / 1e6 });
+  }
+  const kernelCopyGBps = Math.max(...kernelCopy.map((k) => k.GBps));
   src.dispose();
   dst.dispose();
 
@@ -194,6 +202,7 @@ export async function measureCeilings(engine: Engine, options: CeilingOptions = 
       matmul: results,
       bufferCopyGBps,
       kernelCopyGBps,
+      kernelCopy,
       copyBytes,
       timing: engine.hasTimestamps ? 'gpu-timestamps' : 'wall-clock',
     },

@@ -14,6 +14,7 @@ override WG: u32 = 64u;
 override RT: u32 = 4u;     // matmul_tiled: rows per invocation (<= 8)
 override CV: u32 = 2u;     // matmul_tiled: vec4s of columns per invocation (<= 2)
 override COUNT: u32 = 0u;  // copy_vec4: vec4s to copy
+override PER: u32 = 1u;    // copy_vec4: consecutive vec4s per invocation
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(0) var<storage, read> a4: array<vec4f>;
@@ -21,12 +22,14 @@ override COUNT: u32 = 0u;  // copy_vec4: vec4s to copy
 @group(0) @binding(2) var<storage, read_write> c4: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> copy_dst: array<vec4f>;
 
-// A storage read/write kernel: copy_dst[i] = a4[i], one vec4 per invocation.
+// A storage read/write kernel: copy_dst[i] = a4[i], PER consecutive vec4s per invocation (lavapipe
+// pays a large cost per invocation: one vec4 each copied half as fast as four).
 @compute @workgroup_size(WG)
 fn copy_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= COUNT) { return; }
-  copy_dst[i] = a4[i];
+  let i = (gid.x + gid.y * nwg.x * WG) * PER;
+  for (var k = 0u; k < PER; k++) {
+    if (i + k < COUNT) { copy_dst[i + k] = a4[i + k]; }
+  }
 }
 
 // Without subgroups: an invocation computes RT rows x 4*CV columns. The rows come from
