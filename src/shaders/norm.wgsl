@@ -17,7 +17,8 @@
 //   dgamma[c] = sum over (n, h, w) of dy * xhat                      dbeta[c] = sum over (n, h, w) of dy
 //
 // Every kernel that touches x element by element has a vec4 twin (suffix _vec4), used when HW % 4 == 0:
-// four elements per invocation. The scalar kernels serve other shapes and NORMLAB_DEBUG=naive.
+// four elements per step (PER4 consecutive vec4s per invocation in apply and dx). The scalar kernels
+// serve other shapes and NORMLAB_DEBUG=naive.
 //
 // Dispatch order. Forward: plane_moments, then set_moments | set_moments_train (batch, training:
 // also the running statistics) | eval_stats (batch, evaluation), then apply.
@@ -47,6 +48,10 @@ override MOMENTUM: f32 = 0.1;
 override RELU: bool = false;
 override WEIGHTED: bool = false;
 override SCALE: f32 = 1.0;
+// Elementwise _vec4 kernels: consecutive vec4s per invocation, all in one plane (PER4 divides HW4),
+// so the plane's statistics and affine parameters are loaded once for all of them: on lavapipe
+// every such load costs a loop over the SIMD lanes, like the data loads themselves.
+override PER4: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -123,8 +128,8 @@ fn normalized4(v: vec4f, st: vec2f) -> vec4f {
   return (v - st.x) * st.y;
 }
 
-fn pre_activation4(xh: vec4f, c: u32) -> vec4f {
-  return xh * gamma[c] + beta[c];
+fn pre_activation4(xh: vec4f, ga: f32, be: f32) -> vec4f {
+  return xh * ga + be;
 }
 
 // The moments of four values, exactly: mean = sum / 4, M2 = sum (v - mean)^2 (two passes over
@@ -250,12 +255,17 @@ fn apply(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(WG)
 fn apply_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = element_index(gid, nwg);
-  if (j >= TOTAL4) { return; }
-  let p = j / HW4;
+  let j0 = element_index(gid, nwg) * PER4;
+  if (j0 >= TOTAL4) { return; }
+  let p = j0 / HW4;
   let c = p % C;
-  let z = pre_activation4(normalized4(x4[j], stats[set_of(p)]), c);
-  out4[j] = select(z, max(z, vec4f(0.0)), RELU);
+  let st = stats[set_of(p)];
+  let ga = gamma[c];
+  let be = beta[c];
+  for (var k = 0u; k < PER4; k++) {
+    let z = pre_activation4(normalized4(x4[j0 + k], st), ga, be);
+    out4[j0 + k] = select(z, max(z, vec4f(0.0)), RELU);
+  }
 }
 
 // ---- backward -----------------------------------------------------------------------------------
@@ -267,9 +277,9 @@ fn upstream(i: u32, xh: f32, c: u32) -> f32 {
   return d;
 }
 
-fn upstream4(j: u32, xh: vec4f, c: u32) -> vec4f {
+fn upstream4(j: u32, xh: vec4f, ga: f32, be: f32) -> vec4f {
   let d = dy4[j];
-  if (RELU) { return select(vec4f(0.0), d, pre_activation4(xh, c) > vec4f(0.0)); }
+  if (RELU) { return select(vec4f(0.0), d, pre_activation4(xh, ga, be) > vec4f(0.0)); }
   return d;
 }
 
@@ -309,9 +319,11 @@ fn plane_grad_sums_vec4(@builtin(local_invocation_index) lid: u32, @builtin(work
     let base = p * HW4;
     let c = p % C;
     let st = stats[set_of(p)];
+    let ga = gamma[c];
+    let be = beta[c];
     for (var j = lane; j < HW4; j += TPP) {
       let xh = normalized4(x4[base + j], st);
-      let d = upstream4(base + j, xh, c);
+      let d = upstream4(base + j, xh, ga, be);
       acc.x += d.x + d.y + d.z + d.w;
       acc.y += dot(d, xh);
     }
@@ -364,15 +376,22 @@ fn dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: v
 
 @compute @workgroup_size(WG)
 fn dx_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = element_index(gid, nwg);
-  if (j >= TOTAL4) { return; }
-  let p = j / HW4;
+  let j0 = element_index(gid, nwg) * PER4;
+  if (j0 >= TOTAL4) { return; }
+  let p = j0 / HW4;
   let c = p % C;
   let s = set_of(p);
   let st = stats[s];
-  let xh = normalized4(x4[j], st);
-  let g = upstream4(j, xh, c) * gamma[c];
-  out4[j] = st.y * (g - red_a[s] - xh * red_b[s]);
+  let ga = gamma[c];
+  let be = beta[c];
+  let ra = red_a[s];
+  let rb = red_b[s];
+  for (var k = 0u; k < PER4; k++) {
+    let j = j0 + k;
+    let xh = normalized4(x4[j], st);
+    let g = upstream4(j, xh, ga, be) * ga;
+    out4[j] = st.y * (g - ra - xh * rb);
+  }
 }
 
 // Batch norm in evaluation: mean and rstd are constants (running statistics), so dx = rstd * g.
@@ -389,10 +408,15 @@ fn dx_fixed_stats(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
 
 @compute @workgroup_size(WG)
 fn dx_fixed_stats_vec4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = element_index(gid, nwg);
-  if (j >= TOTAL4) { return; }
-  let p = j / HW4;
+  let j0 = element_index(gid, nwg) * PER4;
+  if (j0 >= TOTAL4) { return; }
+  let p = j0 / HW4;
   let c = p % C;
   let st = stats[set_of(p)];
-  out4[j] = st.y * upstream4(j, normalized4(x4[j], st), c) * gamma[c];
+  let ga = gamma[c];
+  let be = beta[c];
+  for (var k = 0u; k < PER4; k++) {
+    let j = j0 + k;
+    out4[j] = st.y * upstream4(j, normalized4(x4[j], st), ga, be) * ga;
+  }
 }

@@ -91,6 +91,9 @@ describe('fused norms against the float64 reference', () => {
     { kind: 'group', shape: [2, 6, 3, 1], groups: 3 },
     { kind: 'layer', shape: [2, 32, 16, 16] },
     { kind: 'layer', shape: [3, 5, 3, 3], relu: true },
+    // vec4 planes of 6 and 7 vec4s: the elementwise kernels take 2 and 1 vec4s per invocation.
+    { kind: 'group', shape: [2, 8, 4, 6], groups: 2, relu: true },
+    { kind: 'batch', shape: [3, 4, 2, 14], relu: true },
   ];
   for (const [k, { kind, shape, groups, relu: fuse }] of shapes.entries()) {
     it(`${kind}${fuse ? '+relu' : ''} [${shape}]: y, dx, dgamma, dbeta, running statistics`, async () => {
