@@ -144,11 +144,33 @@ export function matmulProbe(engine: Engine, variantName: string, size = 512): Ma
   };
 }
 
+/**
+ * The storage copy kernel (copy_vec4) with 1, 4 and 16 vec4s per invocation, GB/s counting bytes
+ * read plus bytes written; the best is the ceiling (on lavapipe one vec4 per invocation copied
+ * 2.6 GB/s, four 5.3: bench/run-mem.ts, bench/README.md).
+ */
+export async function measureKernelCopy(engine: Engine, copyBytes = 64 << 20, reps = 5): Promise<{ vec4PerInvocation: number; GBps: number }[]> {
+  const plain = matmulWgsl.slice(0, matmulWgsl.indexOf(SUBGROUP_MARK));
+  const n4 = copyBytes / 16;
+  const src = engine.empty([copyBytes / 4], 'f32', 'ceiling copy src');
+  const dst = engine.empty([copyBytes / 4], 'f32', 'ceiling copy dst');
+  const copyKernel: Kernel = { name: 'ceiling.copy_vec4', code: plain, entryPoint: 'copy_vec4' };
+  const out: { vec4PerInvocation: number; GBps: number }[] = [];
+  for (const per of [1, 4, 16]) {
+    const groups = Math.ceil(n4 / per / WG);
+    const grid: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
+    const ms = median(await timeDispatches(engine, () => engine.dispatch(copyKernel, { constants: { COUNT: n4, WG, PER: per }, bindings: [src, dst], workgroups: grid, op: 'ceiling.copy_vec4' }), reps));
+    out.push({ vec4PerInvocation: per, GBps: (2 * copyBytes) / ms / 1e6 });
+  }
+  src.dispose();
+  dst.dispose();
+  return out;
+}
+
 export async function measureCeilings(engine: Engine, options: CeilingOptions = {}): Promise<Ceilings> {
   const size = options.size ?? 512;
   const reps = options.reps ?? 5;
   const copyBytes = options.copyBytes ?? 64 << 20;
-  const plain = matmulWgsl.slice(0, matmulWgsl.indexOf(SUBGROUP_MARK));
   const variants = matmulVariants(engine);
 
   const a = randomTensor(engine, size * size, 'ceiling a');
@@ -167,7 +189,6 @@ export async function measureCeilings(engine: Engine, options: CeilingOptions = 
 
   // Copy bandwidth. A buffer copy is not a dispatch, so it is timed by the wall clock around a
   // sync (the few submits' overhead is small next to a 64 MiB copy); the kernel copy by timestamps.
-  const n4 = copyBytes / 16;
   const src = engine.empty([copyBytes / 4], 'f32', 'ceiling copy src');
   const dst = engine.empty([copyBytes / 4], 'f32', 'ceiling copy dst');
   engine.copy(src, dst, copyBytes);
@@ -180,19 +201,10 @@ export async function measureCeilings(engine: Engine, options: CeilingOptions = 
     wall.push(performance.now() - t0);
   }
   const bufferCopyGBps = (2 * copyBytes) / median(wall) / 1e6;
-  // The copy kernel with 1, 4 and 16 vec4s per invocation; the best is the ceiling (on lavapipe
-  // one vec4 per invocation copied 2.6 GB/s, four 5.3: bench/run-mem.ts, bench/README.md).
-  const copyKernel: Kernel = { name: 'ceiling.copy_vec4', code: plain, entryPoint: 'copy_vec4' };
-  const kernelCopy: { vec4PerInvocation: number; GBps: number }[] = [];
-  for (const per of [1, 4, 16]) {
-    const groups = Math.ceil(n4 / per / WG);
-    const grid: [number, number, number] = groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
-    const ms = median(await timeDispatches(engine, () => engine.dispatch(copyKernel, { constants: { COUNT: n4, WG, PER: per }, bindings: [src, dst], workgroups: grid, op: 'ceiling.copy_vec4' }), reps));
-    kernelCopy.push({ vec4PerInvocation: per, GBps: (2 * copyBytes) / ms / 1e6 });
-  }
-  const kernelCopyGBps = Math.max(...kernelCopy.map((k) => k.GBps));
   src.dispose();
   dst.dispose();
+  const kernelCopy = await measureKernelCopy(engine, copyBytes, reps);
+  const kernelCopyGBps = Math.max(...kernelCopy.map((k) => k.GBps));
 
   return {
     matmulGflops: Math.max(...results.map((r) => r.gflops)),

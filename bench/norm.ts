@@ -3,10 +3,9 @@
 // layer, the unfused norm-then-ReLU pair to show what fusing saves. Norms are memory-bound, so each
 // row reports the bytes its kernels move divided by the time, against the copy bandwidth.
 import type { Engine } from '../src/engine/engine.js';
-import { workgroups1d } from '../src/engine/engine.js';
 import { relu } from '../src/engine/ops/elementwise.js';
 import { planNorm, normForwardKernels, normBackwardKernels, initBatchNormState, type NormKind } from '../src/engine/ops/norm.js';
-import copyWgsl from '../src/shaders/norm-copy.wgsl';
+import { measureKernelCopy } from './ceiling.js';
 
 export interface NormBenchRow {
   /** e.g. 'batch fwd+relu b1-b3' */
@@ -24,7 +23,7 @@ export interface NormBenchRow {
 export interface NormBenchOptions {
   batch: number;
   only?: RegExp;
-  /** Copy bandwidth in GB/s (read + write). Measured here with a vec4 copy kernel (32 MB) when absent. */
+  /** Copy bandwidth in GB/s (read + write). When absent: the best of the storage copy kernel's variants (ceiling.ts). */
   copyGBps?: number;
   /** Timed repetitions per row (median reported); default 10. */
   reps?: number;
@@ -76,31 +75,12 @@ async function timeGpu(engine: Engine, reps: number, record: () => void): Promis
   return { ms: median(times), dispatches: perCall };
 }
 
-/** Copy bandwidth (GB/s, read + write) of a vec4 copy of `bytes`. */
-export async function measureCopyGBps(engine: Engine, bytes = 32 << 20, reps = 20): Promise<number> {
-  const n = bytes / 4;
-  const src = engine.zeros([n]);
-  const dst = engine.empty([n]);
-  const WG = 256;
-  const { ms } = await timeGpu(engine, reps, () =>
-    engine.dispatch({ name: 'norm-copy', code: copyWgsl, entryPoint: 'copy' }, {
-      constants: { WG, N4: n / 4 },
-      bindings: [src, dst],
-      workgroups: workgroups1d(n / 4, WG),
-      op: 'copy ceiling',
-    }),
-  );
-  src.dispose();
-  dst.dispose();
-  return (2 * bytes) / (ms * 1e6);
-}
-
 export async function benchNorm(engine: Engine, opts: NormBenchOptions): Promise<NormBenchRow[]> {
   if (!engine.hasTimestamps) throw new Error('benchNorm: this adapter has no timestamp-query feature');
   const reps = opts.reps ?? 10;
-  // A ceiling is the best the adapter attains: the best of three medians (a shared CPU adapter
-  // varies by 2x between measurements), which makes the percentages conservative.
-  const ceiling = opts.copyGBps ?? Math.max(await measureCopyGBps(engine), await measureCopyGBps(engine), await measureCopyGBps(engine));
+  // A ceiling is the best the adapter attains: the best of the copy kernel's variants, each a
+  // median (a shared CPU adapter varies by 2x between measurements).
+  const ceiling = opts.copyGBps ?? Math.max(...(await measureKernelCopy(engine)).map((k) => k.GBps));
   const rows: NormBenchRow[] = [];
   const kinds: NormKind[] = ['batch', 'group', 'layer'];
   for (const kind of kinds) {
