@@ -1,6 +1,7 @@
 // Memory-operation rates of this adapter, for reading the convolution rows of bench/README.md:
-// how fast a kernel can only store, only load, or copy vec4s, with PER consecutive vec4s per
-// invocation (lavapipe's cost per invocation is large next to one vec4). Run by bench/run-mem.ts.
+// how fast a kernel can only store or only load vec4s, with PER consecutive vec4s per invocation
+// (lavapipe's cost per invocation is large next to one vec4). Run by bench/run-mem.ts; the copy
+// rates come from the ceiling's own copy kernel (matmul.wgsl copy_vec4).
 override COUNT: u32 = 0u;   // vec4s in the buffer
 override WG: u32 = 64u;
 override PER: u32 = 1u;     // vec4s per invocation
@@ -29,12 +30,4 @@ fn load_only(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
     if (i + k < COUNT) { s += src[i + k]; }
   }
   if (s.x == -1.0e30) { dst[i] = s; }
-}
-
-@compute @workgroup_size(WG)
-fn copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = first(gid, nwg);
-  for (var k = 0u; k < PER; k++) {
-    if (i + k < COUNT) { dst[i + k] = src[i + k]; }
-  }
 }
