@@ -109,9 +109,10 @@ export class Engine {
 
   // ---- tensors ------------------------------------------------------------------------------
 
-  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+  /** A tensor with undefined contents. extraUsage: usage flags beyond storage and copies (UNIFORM). */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor', extraUsage = 0): Tensor {
     const size = shape.reduce((a, b) => a * b, 1);
-    const t = new Tensor(this, shape, this.pool.acquire(size * 4, STORAGE_USAGE, label), dtype, label);
+    const t = new Tensor(this, shape, this.pool.acquire(size * 4, STORAGE_USAGE | extraUsage, label), dtype, label);
     this.scopeStack.at(-1)?.add(t);
     return t;
   }

@@ -70,6 +70,8 @@ override LPX1: u32 = (NXV1 + SG - 1u) / SG;    // <= 4
 
 // forward3x3 / forward3x3_v4 / forward1x1
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;
+// On CPU adapters conv2d.ts compiles the 3x3 forward from a copy of this module in which the next
+// line reads `var<uniform> wq: array<vec4f, 4096>` (why: conv2d.ts, uniformWeights).
 @group(0) @binding(1) var<storage, read> wq: array<vec4f>;
 @group(0) @binding(1) var<storage, read> wq1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;

@@ -92,6 +92,9 @@ const ODD: [string, ConvShape][] = [
   ['3x3 plane', shapeOf(1, 2, 3, 3, 2, 3)],
   ['tall and narrow 17x3', shapeOf(1, 9, 17, 3, 7, 3)],
   ['C_in 40 (several channel blocks)', shapeOf(1, 40, 6, 6, 20, 3)],
+  // 48 x 32 x 3 packed weight vec4s exceed the 4096 that CPU adapters read as a uniform buffer:
+  // there the 3x3 forward and input gradient read them from storage, as GPUs always do.
+  ['weights over 64 KB packed (storage on CPUs too)', shapeOf(1, 48, 4, 8, 32, 3)],
   // More than 32 strips (N x ceil(W / 8)): the 3x3 weight gradient's chunks then hold several
   // strips, some crossing from one image to the next; in place (W 12) and padded (W 10).
   ['dW chunks of several strips, W 12', shapeOf(17, 3, 3, 12, 4, 3)],

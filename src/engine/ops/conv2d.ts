@@ -40,6 +40,26 @@ const K_TILED_V4 = kernel(convWgsl, 'forward_v4', 'tiled_v4');
 const K_SG3 = kernel(convSgWgsl, 'forward3x3', 'sg3x3');
 const K_SG3_V4 = kernel(convSgWgsl, 'forward3x3_v4', 'sg3x3_v4');
 const K_SG1 = kernel(convSgWgsl, 'forward1x1', 'sg1x1');
+
+/**
+ * Packed 3x3 weights that fit 64 KB (WebGPU's default maxUniformBufferBindingSize; SeedNet's largest
+ * layer needs 48 KB) are read through a uniform buffer on CPU adapters. Each invocation reads its
+ * own output channel's weights, so the addresses differ across the subgroup: lavapipe (Mesa 25.0)
+ * emits such a storage load as a loop over the SIMD lanes with a branch and a bounds check per lane
+ * and component, but such a uniform load as one straight gather with a single bounds mask. On
+ * lavapipe this took the 3x3 forward and input gradient of SeedNet's layers 3-15% faster (bench/README.md).
+ * GPUs keep storage: divergent indexing into a uniform buffer serializes on constant caches.
+ */
+const UNIFORM_WEIGHT_VEC4S = 4096;
+const STORAGE_WEIGHTS = '@group(0) @binding(1) var<storage, read> wq: array<vec4f>;';
+if (!convSgWgsl.includes(STORAGE_WEIGHTS)) throw new Error('conv2d_sg.wgsl: the packed-weight declaration that the uniform variant replaces is missing');
+const convSgUniformWgsl = convSgWgsl.replace(STORAGE_WEIGHTS, `@group(0) @binding(1) var<uniform> wq: array<vec4f, ${UNIFORM_WEIGHT_VEC4S}>;`);
+const K_SG3_U = kernel(convSgUniformWgsl, 'forward3x3', 'sg3x3_uniform_weights');
+const K_SG3_V4_U = kernel(convSgUniformWgsl, 'forward3x3_v4', 'sg3x3_v4_uniform_weights');
+
+function uniformWeights(engine: Engine, vec4s: number): boolean {
+  return engine.adapterInfo.software && vec4s <= UNIFORM_WEIGHT_VEC4S && engine.device.limits.maxUniformBufferBindingSize >= 16 * UNIFORM_WEIGHT_VEC4S;
+}
 const K_SG_W3 = kernel(convSgWgsl, 'weight3x3', 'sg_weight3x3');
 const K_SG_W1 = kernel(convSgWgsl, 'weight1x1', 'sg_weight1x1');
 const K_NAIVE_FWD = kernel(naiveWgsl, 'forward', 'naive_forward');
@@ -324,7 +344,10 @@ function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, tr
   const wv = 2 * tx + 1;
   const hp = ty * th + 2;
   const xp = direct ? null : padded(input, d.n * a, d.h, d.w, 1, hp, 4 * wv);
-  const wq = engine.empty([a * b * 3 * 4], 'f32', 'conv2d packed weights');
+  const ubo = uniformWeights(engine, a * b * 3);
+  const wq = ubo
+    ? engine.empty([UNIFORM_WEIGHT_VEC4S * 4], 'f32', 'conv2d packed weights', GPUBufferUsage.UNIFORM)
+    : engine.empty([a * b * 3 * 4], 'f32', 'conv2d packed weights');
   engine.dispatch(K_PACK3_SG, {
     constants: { WG },
     bindings: [w, wq, null, helperParams(engine, { ci: a, co: b, k: 3, transpose, count: a * b * 3 })],
@@ -333,7 +356,7 @@ function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, tr
   });
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
   const [gx, gy] = grid2(d.n * ty * tx);
-  engine.dispatch(direct ? K_SG3_V4 : K_SG3, {
+  engine.dispatch(ubo ? (direct ? K_SG3_V4_U : K_SG3_U) : direct ? K_SG3_V4 : K_SG3, {
     constants: { SG: sg, TH: th, DIRECT: direct ? 1 : 0 },
     bindings: [xp ?? input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx, ty, wv, hp })],
     workgroups: [gx, gy, Math.ceil(b / sg)],
