@@ -16,7 +16,8 @@
 // through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
 // reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
 // weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
-// the input channels (laneUse).
+// the input channels (laneUse); on CPU adapters the 3x3 forward reads its packed weights through a
+// uniform buffer when they fit 64 KB (uniformWeights).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
 // with weights packed that way (TRANSPOSE = 1).
@@ -47,7 +48,8 @@ const K_SG1 = kernel(convSgWgsl, 'forward1x1', 'sg1x1');
  * own output channel's weights, so the addresses differ across the subgroup: lavapipe (Mesa 25.0)
  * emits such a storage load as a loop over the SIMD lanes with a branch and a bounds check per lane
  * and component, but such a uniform load as one straight gather with a single bounds mask. On
- * lavapipe this took the 3x3 forward and input gradient of SeedNet's layers 3-15% faster (bench/README.md).
+ * lavapipe this made the 3x3 forward and input gradient of SeedNet's layers 4-9% faster (same-process
+ * A/B over the rows whose rounds agreed; bench/README.md).
  * GPUs keep storage: divergent indexing into a uniform buffer serializes on constant caches.
  */
 const UNIFORM_WEIGHT_VEC4S = 4096;
