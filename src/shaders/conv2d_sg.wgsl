@@ -11,6 +11,8 @@
 // its own channel's weights (or rows of A) and keeps a whole tile of outputs in registers:
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
 //                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
+//   few outputs: (<= 4 output channels) lanes are input channels instead, one output row of an
+//                8-column strip at a time, summed over the subgroup;
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
 //   weight 3x3:  9 taps x 1 to 10 channels per invocation, one output row of an 8-column strip
 //                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
@@ -30,7 +32,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT), not once per
+// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -256,6 +258,109 @@ fn forward3x3_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   store_row_v4(5u, id.n, id.ty, id.tx, co);
   store_row_v4(6u, id.n, id.ty, id.tx, co);
   store_row_v4(7u, id.n, id.ty, id.tx, co);
+}
+
+// ---- 3x3 with few output channels -------------------------------------------------------------
+// With BO <= 4 output channels (SeedNet: the input gradient of b1, 1 or 3 channels) the layout
+// above would leave SG - BO lanes of each subgroup idle. Here the lanes are input channels instead
+// (channel g SG + lane for g < CG), and each output is summed over the subgroup. A workgroup walks
+// one 8-column strip of one image down its rows (W % 4 == 0, read in place): at row step r each
+// lane loads row r of its channels (arow_direct: columns x0-1 .. x0+8) and adds it into the three
+// output rows it reaches, r+1 through kernel row 0, r through kernel row 1 and r-1 through kernel
+// row 2. Output row r-1 is then complete: it is summed over the lanes (subgroupAdd), lanes
+// 0 .. 2 BO - 1 store one vec4 of it each, and the rows move up one slot. Per row step and input
+// channel: 4 vec4 loads for 72 BO FMAs, each input row loaded once.
+override BO: u32 = 1u;   // output channels, 1..4 (prm.co)
+override CG: u32 = 1u;   // input channels per invocation, 1..2 (prm.ci <= CG * SG)
+
+var<private> facc: array<vec4f, 24>;   // [row slot: r-1, r, r+1][output channel][column half]
+var<private> fwt: array<vec4f, 24>;    // [channel group][output channel][packed taps 4k .. 4k+3]
+
+fn fslot(slot: u32, o: u32, half: u32) -> u32 {
+  return (slot * 4u + o) * 2u + half;
+}
+
+// Kernel row kh of output channel o for channel group g, applied to the input row in win[6..8]:
+// output row slot 2 - kh, columns p = 0..7 += sum_kw s[p + kw] k[kw], s = win[6..8] (column x0-1+q).
+fn ftaps(g: u32, o: u32, kh: u32) {
+  if (o >= BO) { return; }
+  let w0 = fwt[(g * 4u + o) * 3u];
+  let w1 = fwt[(g * 4u + o) * 3u + 1u];
+  let w2 = fwt[(g * 4u + o) * 3u + 2u];
+  var k = vec3f(w0.x, w0.y, w0.z);
+  if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
+  if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
+  let a = win[6];
+  let b = win[7];
+  let c = win[8];
+  let lo = fslot(2u - kh, o, 0u);
+  let hi = fslot(2u - kh, o, 1u);
+  facc[lo] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), facc[lo])));
+  facc[hi] = fma(vec4f(b.zw, c.xy), vec4f(k.z), fma(vec4f(b.yzw, c.x), vec4f(k.y), fma(b, vec4f(k.x), facc[hi])));
+}
+
+// A lane past the last input channel reads the last one (clamped) with zero weights: it adds 0, or
+// NaN where that channel holds an inf, where the true sum is inf or NaN too.
+fn frow(g: u32, plane: u32, r: u32, sx: u32) {
+  if (g >= CG) { return; }
+  arow_direct(plane, r, sx);
+  for (var o = 0u; o < 4u; o++) {
+    ftaps(g, o, 0u);
+    ftaps(g, o, 1u);
+    ftaps(g, o, 2u);
+  }
+}
+
+// Sums slot 0 of (o, half) over the subgroup; the lane 2 o + half keeps it for the store.
+fn fsum(o: u32, half: u32, lane: u32, acc: vec4f) -> vec4f {
+  if (o >= BO) { return acc; }
+  let t = subgroupAdd(facc[fslot(0u, o, half)]);
+  return select(acc, t, lane == 2u * o + half);
+}
+
+fn fshift(o: u32, half: u32) {
+  facc[fslot(0u, o, half)] = facc[fslot(1u, o, half)];
+  facc[fslot(1u, o, half)] = facc[fslot(2u, o, half)];
+  facc[fslot(2u, o, half)] = vec4f(0.0);
+}
+
+// Grid: x, y = strips (N * tx of them); one subgroup per workgroup.
+@compute @workgroup_size(SG)
+fn forward3x3_few(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= prm.n * prm.tx) { return; }   // the whole workgroup
+  let n = t / prm.tx;
+  let sx = t % prm.tx;
+  for (var g = 0u; g < CG; g++) {
+    let c = g * SG + lane;
+    for (var o = 0u; o < BO; o++) {
+      for (var k = 0u; k < 3u; k++) {
+        // Packed weights: wq[(c * CO + o) * 3 + k] = taps 4k .. 4k+3 of the kernel from channel c to o.
+        fwt[(g * 4u + o) * 3u + k] = select(vec4f(0.0), wq[(min(c, prm.ci - 1u) * prm.co + o) * 3u + k], c < prm.ci);
+      }
+    }
+  }
+  for (var i = 0u; i < 24u; i++) { facc[i] = vec4f(0.0); }
+  let plane0 = (n * prm.ci + min(lane, prm.ci - 1u)) * prm.h * prm.w4;
+  let plane1 = (n * prm.ci + min(SG + lane, prm.ci - 1u)) * prm.h * prm.w4;
+  // The store of lane 2 o + half: output channel o, columns x0 + 4 half .. x0 + 4 half + 3.
+  let so = lane / 2u;
+  let sh = lane % 2u;
+  let storing = lane < 2u * BO && (sh == 0u || 8u * sx + 4u < prm.w);
+  for (var r = 0u; r <= prm.h; r++) {
+    frow(0u, plane0, r, sx);
+    frow(1u, plane1, r, sx);
+    if (r >= 1u) {
+      var v = vec4f(0.0);
+      v = fsum(0u, 0u, lane, v); v = fsum(0u, 1u, lane, v);
+      v = fsum(1u, 0u, lane, v); v = fsum(1u, 1u, lane, v);
+      v = fsum(2u, 0u, lane, v); v = fsum(2u, 1u, lane, v);
+      v = fsum(3u, 0u, lane, v); v = fsum(3u, 1u, lane, v);
+      if (storing) { y4[((n * prm.co + so) * prm.h + r - 1u) * prm.w4 + 2u * sx + sh] = v; }
+    }
+    fshift(0u, 0u); fshift(0u, 1u); fshift(1u, 0u); fshift(1u, 1u);
+    fshift(2u, 0u); fshift(2u, 1u); fshift(3u, 0u); fshift(3u, 1u);
+  }
 }
 
 // ---- forward 1x1 ---------------------------------------------------------------------------

@@ -100,6 +100,9 @@ const ODD: [string, ConvShape][] = [
   ['dW chunks of several strips, W 12', shapeOf(17, 3, 3, 12, 4, 3)],
   ['dW chunks of several strips, W 10', shapeOf(20, 5, 2, 10, 9, 3)],
   ['one row, W 4', shapeOf(3, 5, 1, 4, 6, 3)],
+  // Input gradient 10 -> 3 channels: the few-output-channel kernel with a second, partly empty
+  // group of input channels per invocation.
+  ['C_in 3, C_out 10, W 20', shapeOf(1, 3, 5, 20, 10, 3)],
   ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],

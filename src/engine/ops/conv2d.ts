@@ -16,7 +16,9 @@
 // through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
 // reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
 // weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
-// the input channels (laneUse); on CPU adapters the 3x3 forward reads its packed weights through a
+// the input channels (laneUse); convolutions with at most 4 output channels and at most 2 SG
+// input channels on rows of W % 4 == 0 run the kernel whose lanes are input channels
+// (fewOutputs); on CPU adapters the 3x3 forward reads its packed weights through a
 // uniform buffer when they fit 64 KB (uniformWeights).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
@@ -58,6 +60,18 @@ if (!convSgWgsl.includes(STORAGE_WEIGHTS)) throw new Error('conv2d_sg.wgsl: the 
 const convSgUniformWgsl = convSgWgsl.replace(STORAGE_WEIGHTS, `@group(0) @binding(1) var<uniform> wq: array<vec4f, ${UNIFORM_WEIGHT_VEC4S}>;`);
 const K_SG3_U = kernel(convSgUniformWgsl, 'forward3x3', 'sg3x3_uniform_weights');
 const K_SG3_V4_U = kernel(convSgUniformWgsl, 'forward3x3_v4', 'sg3x3_v4_uniform_weights');
+const K_SG3_FEW = kernel(convSgWgsl, 'forward3x3_few', 'sg3x3_few');
+const K_SG3_FEW_U = kernel(convSgUniformWgsl, 'forward3x3_few', 'sg3x3_few_uniform_weights');
+
+/**
+ * 3x3 convolutions with at most 4 output channels and at most two subgroups of input channels
+ * (SeedNet: b1's input gradient, 16 -> 1 or 3) run the kernel whose lanes are input channels
+ * (forward3x3_few), when W % 4 == 0 (it reads rows in place). The tile kernel's lanes are output
+ * channels: it would fill 1 or 3 of 8 lanes.
+ */
+function fewOutputs(a: number, b: number, w: number, sg: number): boolean {
+  return b <= 4 && a <= 2 * sg && w % 4 === 0;
+}
 
 function uniformWeights(engine: Engine, vec4s: number): boolean {
   return engine.adapterInfo.software && vec4s <= UNIFORM_WEIGHT_VEC4S && engine.device.limits.maxUniformBufferBindingSize >= 16 * UNIFORM_WEIGHT_VEC4S;
@@ -336,6 +350,7 @@ function tileRows(h: number): number {
 function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
   const engine = input.engine;
   const sg = subgroupLanes(engine);
+  if (fewOutputs(a, b, d.w, sg)) return sg3x3Few(input, w, d, a, b, transpose, label);
   const th = tileRows(d.h);
   const tx = Math.ceil(d.w / 8);
   const ty = Math.ceil(d.h / th);
@@ -347,15 +362,7 @@ function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, tr
   const hp = ty * th + 2;
   const xp = direct ? null : padded(input, d.n * a, d.h, d.w, 1, hp, 4 * wv);
   const ubo = uniformWeights(engine, a * b * 3);
-  const wq = ubo
-    ? engine.empty([UNIFORM_WEIGHT_VEC4S * 4], 'f32', 'conv2d packed weights', GPUBufferUsage.UNIFORM)
-    : engine.empty([a * b * 3 * 4], 'f32', 'conv2d packed weights');
-  engine.dispatch(K_PACK3_SG, {
-    constants: { WG },
-    bindings: [w, wq, null, helperParams(engine, { ci: a, co: b, k: 3, transpose, count: a * b * 3 })],
-    workgroups: workgroups1d(a * b * 3, WG),
-    op: 'conv2d.pack',
-  });
+  const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
   const [gx, gy] = grid2(d.n * ty * tx);
   engine.dispatch(ubo ? (direct ? K_SG3_V4_U : K_SG3_U) : direct ? K_SG3_V4 : K_SG3, {
@@ -365,6 +372,37 @@ function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, tr
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
   });
   xp?.dispose();
+  wq.dispose();
+  return y;
+}
+
+function packedWeights3x3(engine: Engine, w: Tensor, a: number, b: number, transpose: boolean, ubo: boolean): Tensor {
+  const wq = ubo
+    ? engine.empty([UNIFORM_WEIGHT_VEC4S * 4], 'f32', 'conv2d packed weights', GPUBufferUsage.UNIFORM)
+    : engine.empty([a * b * 3 * 4], 'f32', 'conv2d packed weights');
+  engine.dispatch(K_PACK3_SG, {
+    constants: { WG },
+    bindings: [w, wq, null, helperParams(engine, { ci: a, co: b, k: 3, transpose, count: a * b * 3 })],
+    workgroups: workgroups1d(a * b * 3, WG),
+    op: 'conv2d.pack',
+  });
+  return wq;
+}
+
+function sg3x3Few(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
+  const engine = input.engine;
+  const sg = subgroupLanes(engine);
+  const ubo = uniformWeights(engine, a * b * 3);
+  const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
+  const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
+  const tx = Math.ceil(d.w / 8);
+  const [gx, gy] = grid2(d.n * tx);
+  engine.dispatch(ubo ? K_SG3_FEW_U : K_SG3_FEW, {
+    constants: { SG: sg, BO: b, CG: Math.ceil(a / sg) },
+    bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
+    workgroups: [gx, gy, 1],
+    op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
+  });
   wq.dispose();
   return y;
 }
