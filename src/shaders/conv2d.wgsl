@@ -50,7 +50,7 @@ override CV: u32 = 1u;     // forward: vec4s of output channels per invocation: 
 
 @group(0) @binding(3) var<uniform> prm: Params;
 // pad
-@group(0) @binding(0) var<storage, read> pad_src: array<f32>;
+@group(0) @binding(0) var<storage, read> pad_src4: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> pad_dst: array<vec4f>;
 // pack, pack3x3_sg, pack1x1_sg
 @group(0) @binding(0) var<storage, read> pack_src: array<f32>;
@@ -69,10 +69,14 @@ fn flat(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + li;
 }
 
-// One vec4 of the padded copy per invocation. Unlike the other entry points, `pad` takes its sizes
-// as override constants: it does three integer divisions per vec4 it writes, which by a runtime
-// value cost lavapipe about 8x more than by a constant (measured: 13.5 ms vs a few ms for SeedNet's
-// b2 input at batch 128), while the small kernel compiles in well under 0.1 s per shape.
+// One padded row per invocation. Unlike the other entry points, `pad` takes its sizes as override
+// constants: it divides by them, which by a runtime value costs lavapipe about 8x more than by a
+// constant (measured: 13.5 ms vs a few ms for SeedNet's b2 input at batch 128), while the small
+// kernel compiles in well under 0.1 s per shape. The source row is read as aligned vec4s, shifted
+// into place (shift4) and masked: on lavapipe each load is a loop over the SIMD lanes whatever
+// its width, and a vec4 per output vec4 instead of four scalars took SeedNet's MNIST b5 input
+// (128 x 32 planes of 14 x 14) from 7.1-7.7 to 2.5-3.1 ms (bench/README.md). Source buffers are
+// whole vec4s (pool.ts), so the last row's aligned loads stay inside the buffer.
 // Row and column arithmetic is signed: i - PAD and j - PAD are negative in the top and left border.
 override PLANES: u32 = 1u;
 override PH: u32 = 1u;      // source rows
@@ -81,22 +85,26 @@ override PAD: u32 = 0u;     // zero rows/columns before the data
 override HP: u32 = 1u;      // padded rows
 override WP4: u32 = 1u;     // vec4s per padded row
 
+
 @compute @workgroup_size(WG)
 fn pad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let v = flat(wid, nwg, li);
-  if (v >= PLANES * HP * WP4) { return; }
-  let plane = v / (HP * WP4);                        // n * C + c
-  let i = i32((v / WP4) % HP) - i32(PAD);            // source row
-  let j0 = i32((v % WP4) * 4u) - i32(PAD);           // source column of component 0
+  if (v >= PLANES * HP) { return; }
+  let plane = v / HP;
+  let i = i32(v % HP) - i32(PAD);
   let rowOk = i >= 0 && i < i32(PH);
-  let rowBase = (plane * PH + u32(clamp(i, 0, i32(PH) - 1))) * PW;
-  var out = vec4f(0.0);
-  for (var q = 0; q < 4; q++) {
-    let j = j0 + q;
-    let ok = rowOk && j >= 0 && j < i32(PW);
-    out[q] = select(0.0, pad_src[rowBase + u32(clamp(j, 0, i32(PW) - 1))], ok);
+  let f = i32((plane * PH + u32(clamp(i, 0, i32(PH) - 1))) * PW) - i32(PAD);
+  let q = select(f / 4, (f - 3) / 4, f < 0);
+  let o = u32(f - 4 * q);
+  let last = i32(arrayLength(&pad_src4)) - 1;
+  var lo = pad_src4[u32(clamp(q, 0, last))];
+  for (var k = 0u; k < WP4; k++) {
+    let hi = pad_src4[u32(clamp(q + i32(k) + 1, 0, last))];
+    let c = vec4i(i32(4u * k) - i32(PAD)) + vec4i(0, 1, 2, 3);
+    let ok = vec4<bool>(rowOk) & (c >= vec4i(0)) & (c < vec4i(i32(PW)));
+    pad_dst[v * WP4 + k] = select(vec4f(0.0), shift4(lo, hi, o), ok);
+    lo = hi;
   }
-  pad_dst[v] = out;
 }
 
 // w'[co][ci][t] of this convolution, t = kh*K + kw: w itself ([CO][CI][K][K]) for the forward

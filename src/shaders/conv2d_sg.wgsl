@@ -482,15 +482,6 @@ fn arow_direct(plane: u32, r: u32, sx: u32) {
 // through arow_inplace, instead of from the zero-padded copy.
 override AINPLACE: bool = false;
 
-// Floats o .. o+3 of the eight (a, b).
-fn shift4(a: vec4f, b: vec4f, o: u32) -> vec4f {
-  var r = a;
-  r = select(r, vec4f(a.yzw, b.x), o == 1u);
-  r = select(r, vec4f(a.zw, b.xy), o == 2u);
-  r = select(r, vec4f(a.w, b.xyz), o == 3u);
-  return r;
-}
-
 // Columns c0 .. c0+3 that lie in the image.
 fn colmask(c0: i32) -> vec4<bool> {
   let c = vec4i(c0) + vec4i(0, 1, 2, 3);

@@ -2,7 +2,8 @@
 // backward rule right below it (input gradient and weight gradient).
 // Kernels: src/shaders/conv2d_sg.wgsl (fast paths on adapters with subgroups),
 // src/shaders/conv2d.wgsl (padding, weight packing, a subgroup-free tiled forward, the partial-sum
-// reduction) and src/shaders/conv2d_naive.wgsl (naive reference / generic fallback).
+// reduction), src/shaders/conv2d_naive.wgsl (naive reference / generic fallback) and
+// src/shaders/shift4.wgsl (a helper of the first two).
 //
 // Which kernel runs is decided by planConv2d() from explicit conditions only:
 //   fast shape  = KH == KW == K in {1, 3} and padding == (K - 1) / 2 (the output keeps H x W);
@@ -23,13 +24,18 @@
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
 // with weights packed that way (TRANSPOSE = 1).
-import convWgsl from '../../shaders/conv2d.wgsl';
-import convSgWgsl from '../../shaders/conv2d_sg.wgsl';
+import convOwnWgsl from '../../shaders/conv2d.wgsl';
+import convSgOwnWgsl from '../../shaders/conv2d_sg.wgsl';
+import shift4Wgsl from '../../shaders/shift4.wgsl';
 import naiveWgsl from '../../shaders/conv2d_naive.wgsl';
 import type { Engine, Kernel, Constants } from '../engine.js';
 import { workgroups1d } from '../engine.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
+
+// A helper both modules use, appended (WGSL allows functions after their use; `enable` must stay first).
+const convWgsl = `${convOwnWgsl}\n${shift4Wgsl}`;
+const convSgWgsl = `${convSgOwnWgsl}\n${shift4Wgsl}`;
 
 const WG = 64;
 const kernel = (code: string, entryPoint: string, name = entryPoint): Kernel => ({ name: `conv2d.${name}`, code, entryPoint });
@@ -336,7 +342,7 @@ function padded(t: Tensor, planes: number, h: number, w: number, pad: number, hp
   const xp = engine.empty([planes * hp * wp], 'f32', 'conv2d padded');
   // Sizes as override constants here (see the kernel: divisions by constants are much cheaper).
   const constants: Constants = { PLANES: planes, PH: h, PW: w, PAD: pad, HP: hp, WP4: wp / 4, WG };
-  engine.dispatch(K_PAD, { constants, bindings: [t, xp], workgroups: workgroups1d((planes * hp * wp) / 4, WG), op: 'conv2d.pad' });
+  engine.dispatch(K_PAD, { constants, bindings: [t, xp], workgroups: workgroups1d(planes * hp, WG), op: 'conv2d.pad' });
   return xp;
 }
 
