@@ -267,7 +267,7 @@ fn forward3x3_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // one 8-column strip of one image down its rows (W % 4 == 0, read in place): at row step r each
 // lane loads row r of its channels (arow_direct: columns x0-1 .. x0+8) and adds it into the three
 // output rows it reaches, r+1 through kernel row 0, r through kernel row 1 and r-1 through kernel
-// row 2. Output row r-1 is then complete: it is summed over the lanes (subgroupAdd), lanes
+// row 2. Output row r-1 is then complete: it is summed over the lanes (frowsum), lanes
 // 0 .. 2 BO - 1 store one vec4 of it each, and the rows move up one slot. Per row step and input
 // channel: 4 vec4 loads for 72 BO FMAs, each input row loaded once.
 override BO: u32 = 1u;   // output channels, 1..4 (prm.co)
@@ -311,11 +311,35 @@ fn frow(g: u32, plane: u32, r: u32, sx: u32) {
   }
 }
 
-// Sums slot 0 of (o, half) over the subgroup; the lane 2 o + half keeps it for the store.
-fn fsum(o: u32, half: u32, lane: u32, acc: vec4f) -> vec4f {
-  if (o >= BO) { return acc; }
-  let t = subgroupAdd(facc[fslot(0u, o, half)]);
-  return select(acc, t, lane == 2u * o + half);
+var<private> fred: array<vec4f, 8>;
+
+// Halves the vectors a lane holds: lanes with bit `d` set keep the upper half of fred[0 .. 2m),
+// the others the lower half, each adding the partner lane's copy of the half it keeps.
+fn fhalve(m: u32, d: u32, lane: u32) {
+  let up = (lane & d) != 0u;
+  for (var j = 0u; j < m; j++) {
+    let keep = select(fred[j], fred[j + m], up);
+    let give = select(fred[j + m], fred[j], up);
+    fred[j] = keep + subgroupShuffleXor(give, d);
+  }
+}
+
+// Slot 0 (the finished output row: 2 BO vec4s, vector 2 o + half) summed over the subgroup, lane j
+// receiving vector j: a butterfly reduce-scatter, 7 shuffles of a vec4 where subgroupAdd would
+// take 2 BO reductions (each a serial chain of adds on lavapipe, about 10x a shuffle).
+fn frowsum(lane: u32) -> vec4f {
+  for (var j = 0u; j < 8u; j++) {
+    fred[j] = select(vec4f(0.0), facc[fslot(0u, min(j / 2u, 3u), j % 2u)], j < 2u * BO);
+  }
+  // Subgroups wider than 8: first sum the lanes 8 apart and more, so every group of 8 lanes holds
+  // the same totals.
+  for (var d = SG / 2u; d >= 8u; d /= 2u) {
+    for (var j = 0u; j < 8u; j++) { fred[j] += subgroupShuffleXor(fred[j], d); }
+  }
+  fhalve(4u, 4u, lane);
+  fhalve(2u, 2u, lane);
+  fhalve(1u, 1u, lane);
+  return fred[0];
 }
 
 fn fshift(o: u32, half: u32) {
@@ -351,11 +375,7 @@ fn forward3x3_few(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     frow(0u, plane0, r, sx);
     frow(1u, plane1, r, sx);
     if (r >= 1u) {
-      var v = vec4f(0.0);
-      v = fsum(0u, 0u, lane, v); v = fsum(0u, 1u, lane, v);
-      v = fsum(1u, 0u, lane, v); v = fsum(1u, 1u, lane, v);
-      v = fsum(2u, 0u, lane, v); v = fsum(2u, 1u, lane, v);
-      v = fsum(3u, 0u, lane, v); v = fsum(3u, 1u, lane, v);
+      let v = frowsum(lane);
       if (storing) { y4[((n * prm.co + so) * prm.h + r - 1u) * prm.w4 + 2u * sx + sh] = v; }
     }
     fshift(0u, 0u); fshift(0u, 1u); fshift(1u, 0u); fshift(1u, 1u);
