@@ -100,6 +100,19 @@ export interface ConvBenchRun {
   ceilingPerRound: number[];
   rounds: number;
 }
+/**
+ * A line for the report when the probe's per-round timings spread by more than 1.5x: the machine's
+ * speed changed during the run (shared cores), and the percentages then mix fast and slow phases.
+ */
+export function speedChangeNote(run: ConvBenchRun): string | null {
+  if (run.ceilingPerRound.length < 2) return null;
+  const lo = Math.min(...run.ceilingPerRound);
+  const hi = Math.max(...run.ceilingPerRound);
+  if (hi <= 1.5 * lo) return null;
+  return `note: ${run.probe} ran at ${lo.toFixed(1)}-${hi.toFixed(1)} GFLOP/s across the rounds: this machine's speed changed ` +
+    `during the run (shared cores?), so rows timed in slow phases read low against the ${run.ceilingGflops.toFixed(2)} ceiling; rerun when it is quiet`;
+}
+
 let lastRun: ConvBenchRun | null = null;
 export function lastConvBenchRun(): ConvBenchRun | null {
   return lastRun;

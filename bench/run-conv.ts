@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/index.js';
 import type { Conv2dPath } from '../src/engine/ops/conv2d.js';
 import { measureCeilings } from './ceiling.js';
-import { benchConv, lastConvBenchRun } from './conv.js';
+import { benchConv, lastConvBenchRun, speedChangeNote } from './conv.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +41,8 @@ console.log(`${pad('kernel', 37)}${pad('shape', 26)}${pad('path', 10)}${pad('med
 for (const r of rows) {
   console.log(`${pad(r.name, 37)}${pad(r.shape, 26)}${pad(r.path, 10)}${pad(r.medianMs.toFixed(2), 11)}${pad(r.kernelMs.toFixed(2), 11)}${pad(r.gflops.toFixed(2), 9)}${r.pctOfCeiling.toFixed(0)}%`);
 }
+const note = speedChangeNote(run);
+if (note) console.log(note);
 if (values.json) {
   const kernels = rows.map(({ name, shape, medianMs, gflops, pctOfCeiling }) => ({ name, shape, medianMs, gflops, pctOfCeiling }));
   writeFileSync(values.json, JSON.stringify({ adapter: { ...info, source: engine.source }, ceilings, kernels, steps: [], peers: [] }, null, 2));

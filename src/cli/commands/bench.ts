@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { version as normlabVersion } from '../../../package.json';
 import { Engine } from '../../engine/engine.js';
 import { measureCeilings, type Ceilings } from '../../../bench/ceiling.js';
-import { benchConv, lastConvBenchRun, type ConvBenchRow } from '../../../bench/conv.js';
+import { benchConv, lastConvBenchRun, speedChangeNote, type ConvBenchRow } from '../../../bench/conv.js';
 import { benchNorm } from '../../../bench/norm.js';
 import { benchStep, type StepBenchRow } from '../../../bench/step.js';
 import { pairWithNormlab, peerConvRowNames, runPeers, stepRowName, TFJS_PEER, TORCH_PEER, type PeerResult, type PeerRow } from '../../../bench/peers/index.js';
@@ -66,6 +66,8 @@ export const benchCommand: Command = {
           out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${r.pctOfCeiling.toFixed(0).padStart(6)}  ${r.path}`);
           kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfCeiling: r.pctOfCeiling, path: r.path });
         }
+        const note = convRun && speedChangeNote(convRun);
+        if (note) out.line(note);
       }
       if (want('norm')) {
         const normRows = await benchNorm(engine, { batch, copyGBps: ceilings.copyGBps, reps: Math.max(reps, 5) });
