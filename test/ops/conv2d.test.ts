@@ -103,6 +103,9 @@ const ODD: [string, ConvShape][] = [
   // Input gradient 10 -> 3 channels: the few-output-channel kernel with a second, partly empty
   // group of input channels per invocation.
   ['C_in 3, C_out 10, W 20', shapeOf(1, 3, 5, 20, 10, 3)],
+  // Forward to 2 channels: the few-output kernel's 16-column strips, here one strip half past the
+  // image (W 8), with a second group of input channels (9 > 8 lanes).
+  ['C_in 9, C_out 2, W 8', shapeOf(2, 9, 3, 8, 2, 3)],
   ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],

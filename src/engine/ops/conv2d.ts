@@ -401,10 +401,12 @@ function sg3x3Few(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number,
   const ubo = uniformWeights(engine, a * b * 3);
   const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
-  const tx = Math.ceil(d.w / 8);
+  // 16-column strips when at most 2 output channels (see the kernel), else 8.
+  const fq = b <= 2 ? 4 : 2;
+  const tx = Math.ceil(d.w / (4 * fq));
   const [gx, gy] = grid2(d.n * tx);
   engine.dispatch(ubo ? K_SG3_FEW_U : K_SG3_FEW, {
-    constants: { SG: sg, BO: b, CG: Math.ceil(a / sg) },
+    constants: { SG: sg, BO: b, CG: Math.ceil(a / sg), FQ: fq },
     bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
     workgroups: [gx, gy, 1],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
