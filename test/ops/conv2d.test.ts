@@ -106,6 +106,10 @@ const ODD: [string, ConvShape][] = [
   // Forward to 2 channels: the few-output kernel's 16-column strips, here one strip half past the
   // image (W 8), with a second group of input channels (9 > 8 lanes).
   ['C_in 9, C_out 2, W 8', shapeOf(2, 9, 3, 8, 2, 3)],
+  // Forward from 4 and 2 input channels: the row-streaming kernel with two full load rounds, and
+  // with one strip of which half lies past the image (W 4).
+  ['C_in 4, C_out 9, W 16', shapeOf(2, 4, 5, 16, 9, 3)],
+  ['C_in 2, C_out 8, W 4', shapeOf(1, 2, 6, 4, 8, 3)],
   ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],

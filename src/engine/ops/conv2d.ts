@@ -17,9 +17,9 @@
 // through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
 // reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
 // weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
-// the input channels (laneUse); convolutions with at most 4 output channels and at most 2 SG
-// input channels on rows of W % 4 == 0 run the kernel whose lanes are input channels
-// (fewOutputs); on CPU adapters the 3x3 forward reads its packed weights through a
+// the input channels (laneUse); on rows of W % 4 == 0, convolutions with at most 4 output channels
+// and at most 2 SG input channels run the kernel whose lanes are input channels (fewOutputs), and
+// the others with at most 4 input channels the row-streaming one (fewInputs); on CPU adapters the 3x3 forward reads its packed weights through a
 // uniform buffer when they fit 64 KB (uniformWeights).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
@@ -66,6 +66,8 @@ if (!convSgWgsl.includes(STORAGE_WEIGHTS)) throw new Error('conv2d_sg.wgsl: the 
 const convSgUniformWgsl = convSgWgsl.replace(STORAGE_WEIGHTS, `@group(0) @binding(1) var<uniform> wq: array<vec4f, ${UNIFORM_WEIGHT_VEC4S}>;`);
 const K_SG3_U = kernel(convSgUniformWgsl, 'forward3x3', 'sg3x3_uniform_weights');
 const K_SG3_V4_U = kernel(convSgUniformWgsl, 'forward3x3_v4', 'sg3x3_v4_uniform_weights');
+const K_SG3_ROWS = kernel(convSgWgsl, 'forward3x3_rows', 'sg3x3_rows');
+const K_SG3_ROWS_U = kernel(convSgUniformWgsl, 'forward3x3_rows', 'sg3x3_rows_uniform_weights');
 const K_SG3_FEW = kernel(convSgWgsl, 'forward3x3_few', 'sg3x3_few');
 const K_SG3_FEW_U = kernel(convSgUniformWgsl, 'forward3x3_few', 'sg3x3_few_uniform_weights');
 
@@ -356,7 +358,8 @@ function tileRows(h: number): number {
 function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
   const engine = input.engine;
   const sg = subgroupLanes(engine);
-  if (fewOutputs(a, b, d.w, sg)) return sg3x3Few(input, w, d, a, b, transpose, label);
+  if (fewOutputs(a, b, d.w, sg)) return sg3x3Strips('few', input, w, d, a, b, transpose, label);
+  if (fewInputs(a, d.w)) return sg3x3Strips('rows', input, w, d, a, b, transpose, label);
   const th = tileRows(d.h);
   const tx = Math.ceil(d.w / 8);
   const ty = Math.ceil(d.h / th);
@@ -395,20 +398,34 @@ function packedWeights3x3(engine: Engine, w: Tensor, a: number, b: number, trans
   return wq;
 }
 
-function sg3x3Few(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
+/**
+ * 3x3 convolutions from at most 4 input channels on rows of W % 4 == 0 (SeedNet: b1's forward,
+ * 1 or 3 channels) run the row-streaming kernel (forward3x3_rows), whose loop body stays small.
+ */
+function fewInputs(a: number, w: number): boolean {
+  return a <= 4 && w % 4 === 0;
+}
+
+/**
+ * The strip kernels: a workgroup walks one strip of columns of one image down its rows, either
+ * with lanes = output channels and few inputs (rows, forward3x3_rows) or lanes = input channels
+ * and few outputs (few, forward3x3_few).
+ */
+function sg3x3Strips(kind: 'rows' | 'few', input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
   const engine = input.engine;
   const sg = subgroupLanes(engine);
   const ubo = uniformWeights(engine, a * b * 3);
   const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
-  // 16-column strips when at most 2 output channels (see the kernel), else 8.
-  const fq = b <= 2 ? 4 : 2;
+  // forward3x3_few: 16-column strips when at most 2 output channels (see the kernel), else 8.
+  const fq = kind === 'few' && b <= 2 ? 4 : 2;
   const tx = Math.ceil(d.w / (4 * fq));
   const [gx, gy] = grid2(d.n * tx);
-  engine.dispatch(ubo ? K_SG3_FEW_U : K_SG3_FEW, {
-    constants: { SG: sg, BO: b, CG: Math.ceil(a / sg), FQ: fq },
+  const k = kind === 'rows' ? (ubo ? K_SG3_ROWS_U : K_SG3_ROWS) : ubo ? K_SG3_FEW_U : K_SG3_FEW;
+  engine.dispatch(k, {
+    constants: kind === 'rows' ? { SG: sg, RCI: a } : { SG: sg, BO: b, CG: Math.ceil(a / sg), FQ: fq },
     bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
-    workgroups: [gx, gy, 1],
+    workgroups: [gx, gy, kind === 'rows' ? Math.ceil(b / sg) : 1],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
   });
   wq.dispose();
