@@ -14,7 +14,7 @@
 //   few inputs:  (<= 4 input channels) the same lanes, one output row of an 8-column strip at a
 //                time, each input row loaded once, weights held for the whole strip;
 //   few outputs: (<= 4 output channels) lanes are input channels instead, one output row of an
-//                8- or 16-column strip at a time, summed over the subgroup;
+//                8-column strip at a time, summed over the subgroup;
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
 //   weight 3x3:  9 taps x 1 to 10 channels per invocation, one output row of an 8-column strip
 //                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, RCI, BO, CG, FQ), not once per
+// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, RCI, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -369,45 +369,24 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 // With BO <= 4 output channels (SeedNet: the input gradient of b1, 1 or 3 channels) the layout
 // above would leave SG - BO lanes of each subgroup idle. Here the lanes are input channels instead
 // (channel g SG + lane for g < CG), and each output is summed over the subgroup. A workgroup walks
-// one strip of 4 FQ columns of one image down its rows (W % 4 == 0, read in place): at row step r
-// each lane loads row r of its channels (columns x0-1 .. x0+4FQ, frow_load) and adds it into the
-// three output rows it reaches, r+1 through kernel row 0, r through kernel row 1 and r-1 through
-// kernel row 2. Output row r-1 is then complete: it is summed over the lanes (frowsum), lanes
-// 0 .. FQ BO - 1 store one vec4 of it each, and the rows move up one slot. Per row step and input
-// channel: FQ + 2 vec4 loads for 36 FQ BO FMAs, each input row loaded once. FQ = 4 (16 columns)
-// when BO <= 2: a third fewer loads per FMA than 8 columns, whose 4 loads serve 2 vec4s.
+// one 8-column strip of one image down its rows (W % 4 == 0, read in place): at row step r each
+// lane loads row r of its channels (arow_direct: columns x0-1 .. x0+8) and adds it into the three
+// output rows it reaches, r+1 through kernel row 0, r through kernel row 1 and r-1 through kernel
+// row 2. Output row r-1 is then complete: it is summed over the lanes (frowsum), lanes
+// 0 .. 2 BO - 1 store one vec4 of it each, and the rows move up one slot. Per row step and input
+// channel: 4 vec4 loads for 72 BO FMAs, each input row loaded once.
 override BO: u32 = 1u;   // output channels, 1..4 (prm.co)
 override CG: u32 = 1u;   // input channels per invocation, 1..2 (prm.ci <= CG * SG)
-override FQ: u32 = 2u;   // output vec4s per strip row, 2 or 4; FQ * BO <= 8
 
-var<private> facc: array<vec4f, 48>;   // [row slot: r-1, r, r+1][output channel][vec4 of the row]
+var<private> facc: array<vec4f, 24>;   // [row slot: r-1, r, r+1][output channel][column half]
 var<private> fwt: array<vec4f, 24>;    // [channel group][output channel][packed taps 4k .. 4k+3]
-var<private> frv: array<vec4f, 5>;     // the input row: frv[k] = columns x0-1+4k .. x0+2+4k
 
-fn fslot(slot: u32, o: u32, q: u32) -> u32 {
-  return (slot * 4u + o) * 4u + q;
+fn fslot(slot: u32, o: u32, half: u32) -> u32 {
+  return (slot * 4u + o) * 2u + half;
 }
 
-// Image row r (may be H: zero) of the plane at vec4 `plane`, read in place, into frv[0 .. FQ]:
-// aligned vec4s FQ sx - 1 .. FQ sx + FQ (columns x0-4 .. x0+4FQ+3), those outside the image zero.
-fn frow_load(plane: u32, r: u32, sx: u32) {
-  let inside = r < prm.h;
-  let rb = plane + min(r, prm.h - 1u) * prm.w4;
-  let v0 = i32(FQ * sx) - 1;
-  var prev = vec4f(0.0);
-  for (var k = 0u; k <= FQ; k++) {
-    let v = v0 + i32(k);
-    let cur = select(vec4f(0.0), x4[rb + u32(clamp(v, 0, i32(prm.w4) - 1))], inside && v >= 0 && v < i32(prm.w4));
-    if (k >= 1u) { frv[k - 1u] = vec4f(prev.w, cur.xyz); }
-    prev = cur;
-  }
-  let last = v0 + i32(FQ) + 1;
-  let tail = select(vec4f(0.0), x4[rb + u32(clamp(last, 0, i32(prm.w4) - 1))], inside && last < i32(prm.w4));
-  frv[FQ] = vec4f(prev.w, tail.xyz);
-}
-
-// Kernel row kh of output channel o for channel group g, applied to the row in frv: output row
-// slot 2 - kh, columns p += sum_kw s[p + kw] k[kw], s[j] = column x0 - 1 + j.
+// Kernel row kh of output channel o for channel group g, applied to the input row in win[6..8]:
+// output row slot 2 - kh, columns p = 0..7 += sum_kw s[p + kw] k[kw], s = win[6..8] (column x0-1+q).
 fn ftaps(g: u32, o: u32, kh: u32) {
   if (o >= BO) { return; }
   let w0 = fwt[(g * 4u + o) * 3u];
@@ -416,19 +395,20 @@ fn ftaps(g: u32, o: u32, kh: u32) {
   var k = vec3f(w0.x, w0.y, w0.z);
   if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
   if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
-  for (var q = 0u; q < FQ; q++) {
-    let a = frv[q];
-    let b = frv[q + 1u];
-    let i = fslot(2u - kh, o, q);
-    facc[i] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), facc[i])));
-  }
+  let a = win[6];
+  let b = win[7];
+  let c = win[8];
+  let lo = fslot(2u - kh, o, 0u);
+  let hi = fslot(2u - kh, o, 1u);
+  facc[lo] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), facc[lo])));
+  facc[hi] = fma(vec4f(b.zw, c.xy), vec4f(k.z), fma(vec4f(b.yzw, c.x), vec4f(k.y), fma(b, vec4f(k.x), facc[hi])));
 }
 
 // A lane past the last input channel reads the last one (clamped) with zero weights: it adds 0, or
 // NaN where that channel holds an inf, where the true sum is inf or NaN too.
 fn frow(g: u32, plane: u32, r: u32, sx: u32) {
   if (g >= CG) { return; }
-  frow_load(plane, r, sx);
+  arow_direct(plane, r, sx);
   for (var o = 0u; o < 4u; o++) {
     ftaps(g, o, 0u);
     ftaps(g, o, 1u);
@@ -449,12 +429,12 @@ fn fhalve(m: u32, d: u32, lane: u32) {
   }
 }
 
-// Slot 0 (the finished output row: FQ BO vec4s, vector FQ o + q) summed over the subgroup, lane j
+// Slot 0 (the finished output row: 2 BO vec4s, vector 2 o + half) summed over the subgroup, lane j
 // receiving vector j: a butterfly reduce-scatter, 7 shuffles of a vec4 where subgroupAdd would
-// take FQ BO reductions (each a serial chain of adds on lavapipe, about 10x a shuffle).
+// take 2 BO reductions (each a serial chain of adds on lavapipe, about 10x a shuffle).
 fn frowsum(lane: u32) -> vec4f {
   for (var j = 0u; j < 8u; j++) {
-    fred[j] = select(vec4f(0.0), facc[fslot(0u, min(j / FQ, 3u), j % FQ)], j < FQ * BO);
+    fred[j] = select(vec4f(0.0), facc[fslot(0u, min(j / 2u, 3u), j % 2u)], j < 2u * BO);
   }
   // Subgroups wider than 8: first sum the lanes 8 apart and more, so every group of 8 lanes holds
   // the same totals.
@@ -467,15 +447,13 @@ fn frowsum(lane: u32) -> vec4f {
   return fred[0];
 }
 
-fn fshift() {
-  for (var i = 0u; i < 16u; i++) {
-    facc[i] = facc[i + 16u];
-    facc[i + 16u] = facc[i + 32u];
-    facc[i + 32u] = vec4f(0.0);
-  }
+fn fshift(o: u32, half: u32) {
+  facc[fslot(0u, o, half)] = facc[fslot(1u, o, half)];
+  facc[fslot(1u, o, half)] = facc[fslot(2u, o, half)];
+  facc[fslot(2u, o, half)] = vec4f(0.0);
 }
 
-// Grid: x, y = strips (N * tx of them, tx = ceil(W / 4 FQ)); one subgroup per workgroup.
+// Grid: x, y = strips (N * tx of them); one subgroup per workgroup.
 @compute @workgroup_size(SG)
 fn forward3x3_few(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let id = strip_id(wid, nwg);
@@ -491,21 +469,22 @@ fn forward3x3_few(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       }
     }
   }
-  for (var i = 0u; i < 48u; i++) { facc[i] = vec4f(0.0); }
+  for (var i = 0u; i < 24u; i++) { facc[i] = vec4f(0.0); }
   let plane0 = (n * prm.ci + min(lane, prm.ci - 1u)) * prm.h * prm.w4;
   let plane1 = (n * prm.ci + min(SG + lane, prm.ci - 1u)) * prm.h * prm.w4;
-  // The store of lane FQ o + q: output channel o, vec4 FQ sx + q of the row.
-  let so = lane / FQ;
-  let sv = FQ * sx + lane % FQ;
-  let storing = lane < FQ * BO && sv < prm.w4;
+  // The store of lane 2 o + half: output channel o, columns x0 + 4 half .. x0 + 4 half + 3.
+  let so = lane / 2u;
+  let sh = lane % 2u;
+  let storing = lane < 2u * BO && (sh == 0u || 8u * sx + 4u < prm.w);
   for (var r = 0u; r <= prm.h; r++) {
     frow(0u, plane0, r, sx);
     frow(1u, plane1, r, sx);
     if (r >= 1u) {
       let v = frowsum(lane);
-      if (storing) { y4[((n * prm.co + so) * prm.h + r - 1u) * prm.w4 + sv] = v; }
+      if (storing) { y4[((n * prm.co + so) * prm.h + r - 1u) * prm.w4 + 2u * sx + sh] = v; }
     }
-    fshift();
+    fshift(0u, 0u); fshift(0u, 1u); fshift(1u, 0u); fshift(1u, 1u);
+    fshift(2u, 0u); fshift(2u, 1u); fshift(3u, 0u); fshift(3u, 1u);
   }
 }
 

@@ -103,8 +103,8 @@ const ODD: [string, ConvShape][] = [
   // Input gradient 10 -> 3 channels: the few-output-channel kernel with a second, partly empty
   // group of input channels per invocation.
   ['C_in 3, C_out 10, W 20', shapeOf(1, 3, 5, 20, 10, 3)],
-  // Forward to 2 channels: the few-output kernel's 16-column strips, here one strip half past the
-  // image (W 8), with a second group of input channels (9 > 8 lanes).
+  // Forward to 2 channels: the few-output kernel with a second group of input channels (9 > 8
+  // lanes).
   ['C_in 9, C_out 2, W 8', shapeOf(2, 9, 3, 8, 2, 3)],
   // Forward from 4 and 2 input channels: the row-streaming kernel with two full load rounds, and
   // with one strip of which half lies past the image (W 4).
