@@ -15,6 +15,11 @@ export interface ConvBenchRow {
   medianMs: number;
   gflops: number;
   pctOfCeiling: number;
+  /**
+   * Best against best: GFLOP/s at minMs over the fastest probe of the run (the up-front figure or
+   * a round's). On a machine whose speed comes and goes, the two quietest moments compared.
+   */
+  pctOfCeilingBest: number;
   /** Kernel family that ran (src/engine/ops/conv2d.ts, planConv2d). */
   path: Conv2dPath;
   /** Milliseconds of the main kernel alone (without padding, packing, partial sums). */
@@ -98,6 +103,8 @@ export interface ConvBenchRun {
   probe: string;
   ceilingGflops: number;
   ceilingPerRound: number[];
+  /** The fastest probe of the run: the higher of the up-front figure and the best round (pctOfCeilingBest). */
+  bestCeilingGflops: number;
   rounds: number;
 }
 /**
@@ -134,7 +141,8 @@ interface Job {
  * behind lavapipe are shared, so load comes and goes during a run; interleaving exposes rows and
  * ceiling to the same load, which one burst of consecutive repetitions per row did not (identical
  * layers then differed by 2x). pctOfCeiling divides by the higher of ceilings.matmulGflops and the
- * per-round median (lastConvBenchRun().ceilingGflops).
+ * per-round median (lastConvBenchRun().ceilingGflops); pctOfCeilingBest compares the row's fastest
+ * round with the fastest probe.
  */
 export async function benchConv(engine: Engine, opts: ConvBenchOptions): Promise<ConvBenchRow[]> {
   const reps = opts.reps ?? 7;
@@ -202,7 +210,8 @@ export async function benchConv(engine: Engine, opts: ConvBenchOptions): Promise
   // The higher of the up-front ceiling and the median over rounds: a quiet moment during the
   // up-front measurement then cannot inflate the percentages (conservative).
   const ceiling = Math.max(ceilings.matmulGflops, median(ceilingPerRound));
-  lastRun = { probe: best.name, ceilingGflops: ceiling, ceilingPerRound, rounds: reps };
+  const bestCeiling = Math.max(ceilings.matmulGflops, ...ceilingPerRound);
+  lastRun = { probe: best.name, ceilingGflops: ceiling, ceilingPerRound, bestCeilingGflops: bestCeiling, rounds: reps };
   return jobs.map((j) => {
     const medianMs = median(j.totals);
     const gflops = j.flops / medianMs / 1e6;
@@ -212,6 +221,7 @@ export async function benchConv(engine: Engine, opts: ConvBenchOptions): Promise
       medianMs,
       gflops,
       pctOfCeiling: (100 * gflops) / ceiling,
+      pctOfCeilingBest: (100 * j.flops) / Math.min(...j.totals) / 1e6 / bestCeiling,
       path: j.path,
       kernelMs: median(j.mains),
       minMs: Math.min(...j.totals),

@@ -37,14 +37,15 @@ console.log(`ceiling used for the percentages: ${run.ceilingGflops.toFixed(2)} G
 // The JSON's ceiling is the one the percentages use.
 ceilings.matmulGflops = run.ceilingGflops;
 const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`${pad('kernel', 37)}${pad('shape', 26)}${pad('path', 10)}${pad('median ms', 11)}${pad('kernel ms', 11)}${pad('GFLOP/s', 9)}% ceiling`);
+console.log(`% best: the row's fastest round over the fastest probe (${run.bestCeilingGflops.toFixed(2)} GFLOP/s)`);
+console.log(`${pad('kernel', 37)}${pad('shape', 26)}${pad('path', 10)}${pad('median ms', 11)}${pad('kernel ms', 11)}${pad('GFLOP/s', 9)}${pad('% ceiling', 11)}% best`);
 for (const r of rows) {
-  console.log(`${pad(r.name, 37)}${pad(r.shape, 26)}${pad(r.path, 10)}${pad(r.medianMs.toFixed(2), 11)}${pad(r.kernelMs.toFixed(2), 11)}${pad(r.gflops.toFixed(2), 9)}${r.pctOfCeiling.toFixed(0)}%`);
+  console.log(`${pad(r.name, 37)}${pad(r.shape, 26)}${pad(r.path, 10)}${pad(r.medianMs.toFixed(2), 11)}${pad(r.kernelMs.toFixed(2), 11)}${pad(r.gflops.toFixed(2), 9)}${pad(`${r.pctOfCeiling.toFixed(0)}%`, 11)}${r.pctOfCeilingBest.toFixed(0)}%`);
 }
 const note = speedChangeNote(run);
 if (note) console.log(note);
 if (values.json) {
-  const kernels = rows.map(({ name, shape, medianMs, gflops, pctOfCeiling }) => ({ name, shape, medianMs, gflops, pctOfCeiling }));
+  const kernels = rows.map(({ name, shape, medianMs, minMs, gflops, pctOfCeiling, pctOfCeilingBest }) => ({ name, shape, medianMs, minMs, gflops, pctOfCeiling, pctOfCeilingBest }));
   writeFileSync(values.json, JSON.stringify({ adapter: { ...info, source: engine.source }, ceilings, kernels, steps: [], peers: [] }, null, 2));
 }
 engine.destroy();

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { speedChangeNote } from '../../bench/conv.js';
+import { benchConv, lastConvBenchRun, speedChangeNote } from '../../bench/conv.js';
+import type { Ceilings } from '../../bench/ceiling.js';
+import { Engine } from '../../src/engine/index.js';
 
 describe('conv bench speed-change note', () => {
-  const run = (perRound: number[]) => ({ probe: 'subgroup 32x4', ceilingGflops: 22, ceilingPerRound: perRound, rounds: perRound.length });
+  const run = (perRound: number[]) => ({ probe: 'subgroup 32x4', ceilingGflops: 22, ceilingPerRound: perRound, bestCeilingGflops: 22, rounds: perRound.length });
   it('stays silent while the probe agrees with itself within 1.5x', () => {
     expect(speedChangeNote(run([20, 22, 21.5, 15]))).toBeNull();
     expect(speedChangeNote(run([11]))).toBeNull();
@@ -11,5 +13,34 @@ describe('conv bench speed-change note', () => {
     const note = speedChangeNote(run([11.3, 10.5, 22.0, 9.5]));
     expect(note).toMatch(/9\.5-22\.0 GFLOP\/s/);
     expect(note).toMatch(/rerun when it is quiet/);
+  });
+});
+
+describe('conv bench rows', () => {
+  it('times the selected rows against the probe and reports median and best figures', async () => {
+    const engine = await Engine.create();
+    try {
+      // A made-up up-front ceiling: the probe re-timed in every round must come out above it.
+      const ceilings: Ceilings = {
+        matmulGflops: 1e-3,
+        copyGBps: 1,
+        detail: { matmulShape: [512, 512, 512], matmul: [{ name: 'tiled 8x8', medianMs: 1, gflops: 1e-3 }], bufferCopyGBps: 1, kernelCopyGBps: 1, kernelCopy: [], copyBytes: 0, timing: 'gpu-timestamps' },
+      };
+      const rows = await benchConv(engine, { batch: 2, only: /^conv mnist c9 3x3 (forward|weight grad)$/, reps: 3, ceilings });
+      expect(rows.map((r) => r.name)).toEqual(['conv mnist c9 3x3 forward', 'conv mnist c9 3x3 weight grad']);
+      const run = lastConvBenchRun()!;
+      expect(run.ceilingPerRound).toHaveLength(3);
+      expect(run.ceilingGflops).toBeGreaterThan(1e-3);
+      expect(run.bestCeilingGflops).toBe(Math.max(...run.ceilingPerRound));
+      for (const r of rows) {
+        expect(r.reps).toBe(3);
+        expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
+        expect(r.gflops).toBeCloseTo((2 * 2 * 10 * 32 * 9 * 49) / r.medianMs / 1e6, 6);
+        expect(r.pctOfCeiling).toBeCloseTo((100 * r.gflops) / run.ceilingGflops, 6);
+        expect(r.pctOfCeilingBest).toBeCloseTo((100 * r.gflops * r.medianMs) / r.minMs / run.bestCeilingGflops, 6);
+      }
+    } finally {
+      engine.destroy();
+    }
   });
 });

@@ -61,10 +61,11 @@ export const benchCommand: Command = {
       if (convSel.length > 0) {
         out.line(`\nconvolutions (GFLOP/s and % of the matmul ceiling, ${ceilings.matmulGflops.toFixed(2)} GFLOP/s` +
           `${convRun ? `: best of the figure above and ${convRun.probe} re-timed in ${convRun.rounds} rounds` : ''})`);
-        out.line(`${'kernel'.padEnd(40)}${'shape'.padEnd(30)}${'median ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${'%'.padStart(6)}  path`);
+        out.line(`(% best: the row's fastest round over the fastest probe, ${convRun?.bestCeilingGflops.toFixed(2) ?? '?'} GFLOP/s)`);
+        out.line(`${'kernel'.padEnd(40)}${'shape'.padEnd(30)}${'median ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${'%'.padStart(6)}${'% best'.padStart(8)}  path`);
         for (const r of convSel) {
-          out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${r.pctOfCeiling.toFixed(0).padStart(6)}  ${r.path}`);
-          kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfCeiling: r.pctOfCeiling, path: r.path });
+          out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${r.pctOfCeiling.toFixed(0).padStart(6)}${r.pctOfCeilingBest.toFixed(0).padStart(8)}  ${r.path}`);
+          kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfCeiling: r.pctOfCeiling, pctOfCeilingBest: r.pctOfCeilingBest, path: r.path });
         }
         const note = convRun && speedChangeNote(convRun);
         if (note) out.line(note);
