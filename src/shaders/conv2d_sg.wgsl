@@ -11,7 +11,7 @@
 // its own channel's weights (or rows of A) and keeps a whole tile of outputs in registers:
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
 //                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
-//   few inputs:  (<= 4 input channels) the same lanes, one output row of an 8-column strip at a
+//   few inputs:  (<= 4 input channels) the same lanes, one output row of a 16-column strip at a
 //                time, each input row loaded once, weights held for the whole strip;
 //   few outputs: (<= 4 output channels) lanes are input channels instead, one output row of an
 //                8-column strip at a time, summed over the subgroup;
@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, RCI, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, RCI, RQ, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -278,59 +278,68 @@ fn strip_id(wid: vec3u, nwg: vec3u) -> StripId {
 // With RCI <= 4 input channels (SeedNet: b1, 1 or 3) the tile kernel's channel loop runs once or
 // three times: per input channel and tile it loads 8 vec4s and stores 14 for 504 FMAs, and lavapipe
 // runs each tile as one straight-line body of some 40 KB per workgroup, past the instruction
-// cache. Here a workgroup (lanes = SG output channels, as there) walks one 8-column strip of one
-// image down its rows (W % 4 == 0, read in place): at row step r the subgroup loads row r of each
-// input channel once (4 vec4s, columns x0-4 .. x0+11, lanes 4c' + j loading vec4 j of the c'-th
-// channel of a pair) and passes it around by shuffle; each lane adds it into the three output
-// rows it reaches with its own channel's weights, held in registers for the whole strip, and
-// stores the finished row r-1 (2 vec4s).
+// cache. Here a workgroup (lanes = SG output channels, as there) walks one strip of 4 RQ columns
+// of one image down its rows (W % 4 == 0, read in place): at row step r the subgroup loads row r
+// of each input channel once (RQ + 2 vec4s, columns x0-4 .. x0+4RQ+3, spread over the lanes) and
+// passes it around by shuffle; each lane adds it into the three output rows it reaches with its
+// own channel's weights, held in registers for the whole strip, and stores the finished row r-1
+// (RQ vec4s). conv2d.ts runs RQ = 4: 16 columns per strip took SeedNet's b1 forward 5-22% faster
+// than 8 (one load instruction per 16 columns instead of per 8; bench/README.md).
 override RCI: u32 = 1u;   // input channels, 1..4 (prm.ci)
+override RQ: u32 = 2u;    // output vec4s per strip row, 1..4
+override RQV: u32 = RQ + 2u;  // input vec4s per channel and row: columns x0-4 .. x0+4RQ+3
 
-var<private> racc: array<vec4f, 6>;   // [row slot: r-1, r, r+1][column half]
+var<private> racc: array<vec4f, 12>;  // [row slot: r-1, r, r+1][vec4 of the strip row]
 var<private> rwt: array<vec4f, 12>;   // [input channel][packed taps 4k .. 4k+3]
-var<private> rin: array<vec4f, 2>;    // this lane's vec4 of input channels 2m + lane / 4, m = 0, 1
+var<private> rin: array<vec4f, 3>;    // this lane's input vec4s: g = m SG + lane of channel g / RQV
 
-// Kernel row kh of input channel c applied to the row s (columns x0-1 .. x0+10): output row slot
-// 2 - kh, columns p += sum_kw s[p + kw] k[kw].
-fn rtaps(c: u32, kh: u32, s0: vec4f, s1: vec4f, s2: vec4f) {
+// Kernel row kh of input channel c applied to the row in s: output row slot 2 - kh, columns
+// p += sum_kw s[p + kw] k[kw], s[j] = column x0 - 1 + j (vec4 q of s: rs[q]).
+fn rtaps(c: u32, kh: u32) {
   let w0 = rwt[c * 3u];
   let w1 = rwt[c * 3u + 1u];
   let w2 = rwt[c * 3u + 2u];
   var k = vec3f(w0.x, w0.y, w0.z);
   if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
   if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
-  let lo = 2u * (2u - kh);
-  racc[lo] = fma(vec4f(s0.zw, s1.xy), vec4f(k.z), fma(vec4f(s0.yzw, s1.x), vec4f(k.y), fma(s0, vec4f(k.x), racc[lo])));
-  racc[lo + 1u] = fma(vec4f(s1.zw, s2.xy), vec4f(k.z), fma(vec4f(s1.yzw, s2.x), vec4f(k.y), fma(s1, vec4f(k.x), racc[lo + 1u])));
+  for (var q = 0u; q < RQ; q++) {
+    let a = rs[q];
+    let b = rs[q + 1u];
+    let i = 4u * (2u - kh) + q;
+    racc[i] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), racc[i])));
+  }
 }
 
-// Input channel c of row r, from the lanes that loaded it.
+var<private> rs: array<vec4f, 5>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
+
+// Input channel c of row r, from the lanes that loaded it (its vec4 j is g = c RQV + j).
 fn rchannel(c: u32) {
   if (c >= RCI) { return; }
-  let src = (c % 2u) * 4u;
-  let a = subgroupShuffle(rin[c / 2u], src);        // columns x0-4 .. x0-1
-  let b = subgroupShuffle(rin[c / 2u], src + 1u);   // x0 .. x0+3
-  let d = subgroupShuffle(rin[c / 2u], src + 2u);   // x0+4 .. x0+7
-  let e = subgroupShuffle(rin[c / 2u], src + 3u);   // x0+8 .. x0+11
-  let s0 = vec4f(a.w, b.xyz);
-  let s1 = vec4f(b.w, d.xyz);
-  let s2 = vec4f(d.w, e.xyz);
-  rtaps(c, 0u, s0, s1, s2);
-  rtaps(c, 1u, s0, s1, s2);
-  rtaps(c, 2u, s0, s1, s2);
+  var prev = subgroupShuffle(rin[(c * RQV) / SG], (c * RQV) % SG);
+  for (var j = 1u; j < RQV; j++) {
+    let g = c * RQV + j;
+    let cur = subgroupShuffle(rin[g / SG], g % SG);
+    rs[j - 1u] = vec4f(prev.w, cur.xyz);
+    prev = cur;
+  }
+  rtaps(c, 0u);
+  rtaps(c, 1u);
+  rtaps(c, 2u);
 }
 
-// Load round m: lane 4 c' + j reads vec4 j of the strip's row r of input channel 2 m + c'.
+// Load round m: lane reads input vec4 g = m SG + lane, vec4 g % RQV of the strip's row r of input
+// channel g / RQV (past the last one: a repeat of it).
 fn rload(m: u32, n: u32, r: u32, sx: u32, lane: u32) {
-  if (2u * m >= RCI) { return; }
-  let c = min(2u * m + lane / 4u, RCI - 1u);
-  let v = i32(2u * sx + lane % 4u) - 1;
+  if (m * SG >= RCI * RQV) { return; }
+  let g = min(m * SG + lane, RCI * RQV - 1u);
+  let c = g / RQV;
+  let v = i32(RQ * sx + g % RQV) - 1;
   let ok = r < prm.h && v >= 0 && v < i32(prm.w4);
   let at = ((n * RCI + c) * prm.h + min(r, prm.h - 1u)) * prm.w4 + u32(clamp(v, 0, i32(prm.w4) - 1));
   rin[m] = select(vec4f(0.0), x4[at], ok);
 }
 
-// Grid: x, y = strips (N * tx of them), z = blocks of SG output channels.
+// Grid: x, y = strips (N * tx of them, tx = ceil(W / 4 RQ)), z = blocks of SG output channels.
 @compute @workgroup_size(SG)
 fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let id = strip_id(wid, nwg);
@@ -342,26 +351,22 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   for (var c = 0u; c < RCI; c++) {
     for (var k = 0u; k < 3u; k++) { rwt[c * 3u + k] = wq[(c * prm.co + coc) * 3u + k]; }
   }
-  for (var i = 0u; i < 6u; i++) { racc[i] = vec4f(0.0); }
-  let out = ((n * prm.co + coc) * prm.h) * prm.w4 + 2u * sx;
-  let second = 8u * sx + 4u < prm.w;
+  for (var q = 0u; q < RQ; q++) { racc[q] = vec4f(0.0); racc[4u + q] = vec4f(0.0); racc[8u + q] = vec4f(0.0); }
+  let out = ((n * prm.co + coc) * prm.h) * prm.w4 + RQ * sx;
   for (var r = 0u; r <= prm.h; r++) {
     rload(0u, n, r, sx, lane);
     rload(1u, n, r, sx, lane);
+    rload(2u, n, r, sx, lane);
     rchannel(0u);
     rchannel(1u);
     rchannel(2u);
     rchannel(3u);
-    if (r >= 1u && co < prm.co) {
-      y4[out + (r - 1u) * prm.w4] = racc[0];
-      if (second) { y4[out + (r - 1u) * prm.w4 + 1u] = racc[1]; }
+    for (var q = 0u; q < RQ; q++) {
+      if (r >= 1u && co < prm.co && RQ * sx + q < prm.w4) { y4[out + (r - 1u) * prm.w4 + q] = racc[q]; }
+      racc[q] = racc[4u + q];
+      racc[4u + q] = racc[8u + q];
+      racc[8u + q] = vec4f(0.0);
     }
-    racc[0] = racc[2];
-    racc[1] = racc[3];
-    racc[2] = racc[4];
-    racc[3] = racc[5];
-    racc[4] = vec4f(0.0);
-    racc[5] = vec4f(0.0);
   }
 }
 
