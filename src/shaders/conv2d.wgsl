@@ -75,8 +75,8 @@ fn flat(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
 // kernel compiles in well under 0.1 s per shape. The source row is read as aligned vec4s, shifted
 // into place (shift4) and masked: on lavapipe each load is a loop over the SIMD lanes whatever
 // its width, and a vec4 per output vec4 instead of four scalars took SeedNet's MNIST b5 input
-// (128 x 32 planes of 14 x 14) from 7.1-7.7 to 2.5-3.1 ms (bench/README.md). Source buffers are
-// whole vec4s (pool.ts), so the last row's aligned loads stay inside the buffer.
+// (128 x 32 planes of 14 x 14) from 7.1-7.7 to 2.5-3.1 ms (bench/README.md). Loads are clamped to
+// the buffer, and source buffers are whole vec4s (pool.ts), so arrayLength covers every float.
 // Row and column arithmetic is signed: i - PAD and j - PAD are negative in the top and left border.
 override PLANES: u32 = 1u;
 override PH: u32 = 1u;      // source rows

@@ -43,7 +43,7 @@ struct Params {
   co: u32,       // output channels of this convolution (weight 3x3: channels of B)
   h: u32,
   w: u32,
-  tx: u32,       // 8-column tiles across: ceil(W / 8)
+  tx: u32,       // tiles or strips across: ceil(W / 8) (ceil(W / 16) for forward3x3_rows)
   ty: u32,       // TH-row tiles down: ceil(H / TH)
   wv: u32,       // vec4s per row of the padded input: 2 tx + 1
   hp: u32,       // rows of the padded input (weight 3x3: H + 2)
@@ -74,8 +74,9 @@ override LPX1: u32 = (NXV1 + SG - 1u) / SG;    // <= 4
 
 // forward3x3 / forward3x3_v4 / forward1x1
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;
-// On CPU adapters conv2d.ts compiles the 3x3 forward from a copy of this module in which the next
-// line reads `var<uniform> wq: array<vec4f, 4096>` (why: conv2d.ts, uniformWeights).
+// On CPU adapters conv2d.ts compiles the 3x3 kernels that read wq (tile, rows, few) from a copy of
+// this module in which the next line reads `var<uniform> wq: array<vec4f, 4096>` (why: conv2d.ts,
+// uniformWeights).
 @group(0) @binding(1) var<storage, read> wq: array<vec4f>;
 @group(0) @binding(1) var<storage, read> wq1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -286,7 +287,7 @@ fn strip_id(wid: vec3u, nwg: vec3u) -> StripId {
 // (RQ vec4s). conv2d.ts runs RQ = 4: 16 columns per strip took SeedNet's b1 forward 5-22% faster
 // than 8 (one load instruction per 16 columns instead of per 8; bench/README.md).
 override RCI: u32 = 1u;   // input channels, 1..4 (prm.ci)
-override RQ: u32 = 2u;    // output vec4s per strip row, 1..4
+override RQ: u32 = 4u;    // output vec4s per strip row, 1..4 (RCI * (RQ + 2) <= 3 SG: rin)
 override RQV: u32 = RQ + 2u;  // input vec4s per channel and row: columns x0-4 .. x0+4RQ+3
 
 var<private> racc: array<vec4f, 12>;  // [row slot: r-1, r, r+1][vec4 of the strip row]
@@ -423,7 +424,7 @@ fn frow(g: u32, plane: u32, r: u32, sx: u32) {
 
 var<private> fred: array<vec4f, 8>;
 
-// Halves the vectors a lane holds: lanes with bit `d` set keep the upper half of fred[0 .. 2m),
+// Halves the vectors a lane holds: lanes with `lane & d` set keep the upper half of fred[0 .. 2m),
 // the others the lower half, each adding the partner lane's copy of the half it keeps.
 fn fhalve(m: u32, d: u32, lane: u32) {
   let up = (lane & d) != 0u;
@@ -435,8 +436,9 @@ fn fhalve(m: u32, d: u32, lane: u32) {
 }
 
 // Slot 0 (the finished output row: 2 BO vec4s, vector 2 o + half) summed over the subgroup, lane j
-// receiving vector j: a butterfly reduce-scatter, 7 shuffles of a vec4 where subgroupAdd would
-// take 2 BO reductions (each a serial chain of adds on lavapipe, about 10x a shuffle).
+// receiving vector j: a butterfly reduce-scatter, 7 shuffles of a vec4 for 8 lanes (8 more per
+// doubling of SG) where subgroupAdd would take 2 BO reductions (each a serial chain of adds on
+// lavapipe, about 50x a shuffle: bench/run-subgroup.ts).
 fn frowsum(lane: u32) -> vec4f {
   for (var j = 0u; j < 8u; j++) {
     fred[j] = select(vec4f(0.0), facc[fslot(0u, min(j / 2u, 3u), j % 2u)], j < 2u * BO);
@@ -444,7 +446,7 @@ fn frowsum(lane: u32) -> vec4f {
   // Subgroups wider than 8: first sum the lanes 8 apart and more, so every group of 8 lanes holds
   // the same totals.
   for (var d = SG / 2u; d >= 8u; d /= 2u) {
-    for (var j = 0u; j < 8u; j++) { fred[j] += subgroupShuffleXor(fred[j], d); }
+    for (var j = 0u; j < 2u * BO; j++) { fred[j] += subgroupShuffleXor(fred[j], d); }
   }
   fhalve(4u, 4u, lane);
   fhalve(2u, 2u, lane);

@@ -104,10 +104,10 @@ const ODD: [string, ConvShape][] = [
   // group of input channels per invocation.
   ['C_in 3, C_out 10, W 20', shapeOf(1, 3, 5, 20, 10, 3)],
   // Forward to 2 channels: the few-output kernel with a second group of input channels (9 > 8
-  // lanes).
+  // lanes; with subgroups of 16 or more, one group).
   ['C_in 9, C_out 2, W 8', shapeOf(2, 9, 3, 8, 2, 3)],
-  // Forward from 4 and 2 input channels: the row-streaming kernel with two full load rounds, and
-  // with one strip of which half lies past the image (W 4).
+  // Forward from 4 and 2 input channels: the row-streaming kernel with three full load rounds (24
+  // vec4s over 8 lanes), and with one strip of which three quarters lie past the image (W 4).
   ['C_in 4, C_out 9, W 16', shapeOf(2, 4, 5, 16, 9, 3)],
   ['C_in 2, C_out 8, W 4', shapeOf(1, 2, 6, 4, 8, 3)],
   ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],

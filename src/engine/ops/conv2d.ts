@@ -52,12 +52,13 @@ const K_SG1 = kernel(convSgWgsl, 'forward1x1', 'sg1x1');
 
 /**
  * Packed 3x3 weights that fit 64 KB (WebGPU's default maxUniformBufferBindingSize; SeedNet's largest
- * layer needs 48 KB) are read through a uniform buffer on CPU adapters. Each invocation reads its
- * own output channel's weights, so the addresses differ across the subgroup: lavapipe (Mesa 25.0)
+ * layer needs 48 KB) are read through a uniform buffer on CPU adapters. Each invocation reads the
+ * weights of its own channel, so the addresses differ across the subgroup: lavapipe (Mesa 25.0)
  * emits such a storage load as a loop over the SIMD lanes with a branch and a bounds check per lane
  * and component, but such a uniform load as one straight gather with a single bounds mask. On
- * lavapipe this made the 3x3 forward and input gradient of SeedNet's layers 4-9% faster (same-process
- * A/B over the rows whose rounds agreed; bench/README.md).
+ * lavapipe this made the tile kernel's 3x3 forward and input gradient of SeedNet's layers 4-9%
+ * faster (same-process A/B over the rows whose rounds agreed; bench/README.md); the strip kernels
+ * read their weights once per strip, the same way.
  * GPUs keep storage: divergent indexing into a uniform buffer serializes on constant caches.
  */
 const UNIFORM_WEIGHT_VEC4S = 4096;
@@ -419,6 +420,10 @@ function sg3x3Strips(kind: 'rows' | 'few', input: Tensor, w: Tensor, d: Conv2dDi
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
   // Strips of 16 columns for forward3x3_rows (faster than 8, see the kernel), 8 for forward3x3_few.
   const rq = kind === 'rows' ? 4 : 2;
+  // The kernels' register arrays and load rounds assume these (fewInputs, fewOutputs choose within
+  // them); past them robust access would clamp the indices and give wrong sums, not an error.
+  const fits = d.w % 4 === 0 && (kind === 'rows' ? a <= 4 && a * (rq + 2) <= 3 * sg : b <= 4 && a <= 2 * sg);
+  if (!fits) throw new Error(`conv2d: the ${kind} strip kernel cannot run ${a} -> ${b} channels of width ${d.w} with subgroups of ${sg}`);
   const tx = Math.ceil(d.w / (4 * rq));
   const [gx, gy] = grid2(d.n * tx);
   const k = kind === 'rows' ? (ubo ? K_SG3_ROWS_U : K_SG3_ROWS) : ubo ? K_SG3_FEW_U : K_SG3_FEW;
