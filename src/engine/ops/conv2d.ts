@@ -17,10 +17,11 @@
 // through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
 // reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
 // weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
-// the input channels (laneUse); on rows of W % 4 == 0, convolutions with at most 4 output channels
-// and at most 2 SG input channels run the kernel whose lanes are input channels (fewOutputs), and
-// the others with at most 4 input channels the row-streaming one (fewInputs); on CPU adapters the 3x3 forward reads its packed weights through a
-// uniform buffer when they fit 64 KB (uniformWeights).
+// the input channels (laneUse); on rows of W % 4 == 0, 3x3 convolutions with at most 4 output
+// channels and at most 2 SG input channels run the strip kernel whose lanes are input channels
+// (fewOutputs), and the others with at most 4 input channels the row-streaming one (fewInputs);
+// on CPU adapters the 3x3 forward kernels read their packed weights through a uniform buffer when
+// they fit 64 KB (uniformWeights).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
 // with weights packed that way (TRANSPOSE = 1).
