@@ -275,10 +275,23 @@ fn strip_id(wid: vec3u, nwg: vec3u) -> StripId {
   return StripId(t / prm.tx, t % prm.tx, t < prm.n * prm.tx);
 }
 
+// Kernel row kh (taps 3kh .. 3kh+2) of a 3x3 kernel packed as taps 4k .. 4k+3 in w0, w1, w2.
+fn kernel_row(w0: vec4f, w1: vec4f, w2: vec4f, kh: u32) -> vec3f {
+  var k = vec3f(w0.x, w0.y, w0.z);
+  if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
+  if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
+  return k;
+}
+
+// acc + sum_kw s[p + kw] k[kw] for the 4 columns p of vec4 a, where the row s runs on into b.
+fn taps4(acc: vec4f, a: vec4f, b: vec4f, k: vec3f) -> vec4f {
+  return fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), acc)));
+}
+
 // ---- 3x3 with few input channels -------------------------------------------------------------
 // With RCI <= 4 input channels (SeedNet: b1, 1 or 3) the tile kernel's channel loop runs once or
 // three times: per input channel and tile it loads 8 vec4s and stores 14 for 504 FMAs, and lavapipe
-// runs each tile as one straight-line body of some 40 KB per workgroup, past the instruction
+// runs each tile as one straight-line body of some 45 KB per workgroup, past the instruction
 // cache. Here a workgroup (lanes = SG output channels, as there) walks one strip of 4 RQ columns
 // of one image down its rows (W % 4 == 0, read in place): at row step r the subgroup loads row r
 // of each input channel once (RQ + 2 vec4s, columns x0-4 .. x0+4RQ+3, spread over the lanes) and
@@ -293,25 +306,17 @@ override RQV: u32 = RQ + 2u;  // input vec4s per channel and row: columns x0-4 .
 var<private> racc: array<vec4f, 12>;  // [row slot: r-1, r, r+1][vec4 of the strip row]
 var<private> rwt: array<vec4f, 12>;   // [input channel][packed taps 4k .. 4k+3]
 var<private> rin: array<vec4f, 3>;    // this lane's input vec4s: g = m SG + lane of channel g / RQV
+var<private> rs: array<vec4f, 5>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
 
 // Kernel row kh of input channel c applied to the row in s: output row slot 2 - kh, columns
 // p += sum_kw s[p + kw] k[kw], s[j] = column x0 - 1 + j (vec4 q of s: rs[q]).
 fn rtaps(c: u32, kh: u32) {
-  let w0 = rwt[c * 3u];
-  let w1 = rwt[c * 3u + 1u];
-  let w2 = rwt[c * 3u + 2u];
-  var k = vec3f(w0.x, w0.y, w0.z);
-  if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
-  if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
+  let k = kernel_row(rwt[c * 3u], rwt[c * 3u + 1u], rwt[c * 3u + 2u], kh);
   for (var q = 0u; q < RQ; q++) {
-    let a = rs[q];
-    let b = rs[q + 1u];
     let i = 4u * (2u - kh) + q;
-    racc[i] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), racc[i])));
+    racc[i] = taps4(racc[i], rs[q], rs[q + 1u], k);
   }
 }
-
-var<private> rs: array<vec4f, 5>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
 
 // Input channel c of row r, from the lanes that loaded it (its vec4 j is g = c RQV + j).
 fn rchannel(c: u32) {
@@ -395,19 +400,12 @@ fn fslot(slot: u32, o: u32, half: u32) -> u32 {
 // output row slot 2 - kh, columns p = 0..7 += sum_kw s[p + kw] k[kw], s = win[6..8] (column x0-1+q).
 fn ftaps(g: u32, o: u32, kh: u32) {
   if (o >= BO) { return; }
-  let w0 = fwt[(g * 4u + o) * 3u];
-  let w1 = fwt[(g * 4u + o) * 3u + 1u];
-  let w2 = fwt[(g * 4u + o) * 3u + 2u];
-  var k = vec3f(w0.x, w0.y, w0.z);
-  if (kh == 1u) { k = vec3f(w0.w, w1.x, w1.y); }
-  if (kh == 2u) { k = vec3f(w1.z, w1.w, w2.x); }
-  let a = win[6];
-  let b = win[7];
-  let c = win[8];
+  let w = (g * 4u + o) * 3u;
+  let k = kernel_row(fwt[w], fwt[w + 1u], fwt[w + 2u], kh);
   let lo = fslot(2u - kh, o, 0u);
   let hi = fslot(2u - kh, o, 1u);
-  facc[lo] = fma(vec4f(a.zw, b.xy), vec4f(k.z), fma(vec4f(a.yzw, b.x), vec4f(k.y), fma(a, vec4f(k.x), facc[lo])));
-  facc[hi] = fma(vec4f(b.zw, c.xy), vec4f(k.z), fma(vec4f(b.yzw, c.x), vec4f(k.y), fma(b, vec4f(k.x), facc[hi])));
+  facc[lo] = taps4(facc[lo], win[6], win[7], k);
+  facc[hi] = taps4(facc[hi], win[7], win[8], k);
 }
 
 // A lane past the last input channel reads the last one (clamped) with zero weights: it adds 0, or

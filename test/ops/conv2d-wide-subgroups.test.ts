@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine, ops } from '../../src/engine/index.js';
 
-process.env.LP_NATIVE_VECTOR_WIDTH ??= '512';
+process.env.LP_NATIVE_VECTOR_WIDTH = '512';
 await import('./conv2d.test.js');
 
 describe('conv2d with wide subgroups', () => {
