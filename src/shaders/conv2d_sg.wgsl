@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, SB, WDIRECT, AINPLACE, CIT, RCI, RQ, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, CIT, RCI, RQ, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -64,8 +64,14 @@ override TH: u32 = 8u;
 // DIRECT (W % 4 == 0): the 3x3 forward reads x itself instead of the padded copy; a tile row is
 // then 4 vec4s, image columns 8tx-4 .. 8tx+11, with the ones outside the image read as zero.
 override DIRECT: bool = false;
+// WHOLE (W < 8 and H <= 8, not a multiple of 4 wide; SeedNet's 7x7 layers): the tile is the whole
+// plane (TH = H, one tile across), read in place as the aligned vec4s that cover its H W floats
+// (at most 15, for 16 slots), and each tile row is cut out of them when it is used (whole_row).
+// Against the padded copy this loads 2 vec4s per invocation and channel instead of 4 and saves the
+// copy's pass over the input (1 ms of c9's 4 ms at batch 128 for 28x28 inputs).
+override WHOLE: bool = false;
 override RV: u32 = select(3u, 4u, DIRECT);     // vec4s per tile row
-override NV: u32 = RV * (TH + 2u);             // vec4s of one channel's input tile
+override NV: u32 = select(RV * (TH + 2u), 16u, WHOLE);  // vec4s of one channel's input tile
 override LPL: u32 = (NV + SG - 1u) / SG;       // of them loaded per invocation (<= 5)
 // 1x1 weight gradient: CIT input channels per workgroup.
 override CIT: u32 = 4u;
@@ -120,7 +126,12 @@ fn input_row(r: u32, w0: vec4f, w1: vec4f, w2: vec4f) {
   var s0: vec4f;
   var s1: vec4f;
   var s2: vec4f;
-  if (DIRECT) {
+  if (WHOLE) {
+    let c = whole_row(r);
+    s0 = c[0];
+    s1 = c[1];
+    s2 = vec4f(0.0);                 // columns 7 .. 10: outside (W < 8)
+  } else if (DIRECT) {
     let a = tile_vec(4u * r);        // columns x0-4 .. x0-1
     let b = tile_vec(4u * r + 1u);   // x0 .. x0+3
     let c = tile_vec(4u * r + 2u);   // x0+4 .. x0+7
@@ -136,6 +147,32 @@ fn input_row(r: u32, w0: vec4f, w1: vec4f, w2: vec4f) {
   if (r < TH) { taps(r, s0, s1, s2, w0.x, w0.y, w0.z); }
   if (r >= 1u && r - 1u < TH) { taps(r - 1u, s0, s1, s2, w0.w, w1.x, w1.y); }
   if (r >= 2u && r - 2u < TH) { taps(r - 2u, s0, s1, s2, w1.z, w1.w, w2.x); }
+}
+
+// WHOLE: vec4 k of the aligned vec4s holding the plane (k <= 15), from the invocation holding it.
+fn plane_vec(k: u32) -> vec4f {
+  var v = subgroupShuffle(xv[0], k % SG);
+  if (LPL > 1u) { v = select(v, subgroupShuffle(xv[1], k % SG), k >= SG); }
+  return v;
+}
+
+// WHOLE: this channel's plane starts at float wo of plane_vec(0) (wo = its offset mod 4), and wm0,
+// wm1 say which of the tile columns -1 .. 2 and 3 .. 6 lie inside the image.
+var<private> wo: u32;
+var<private> wm0: vec4<bool>;
+var<private> wm1: vec4<bool>;
+
+// WHOLE: columns -1 .. 6 of tile row r (image row r - 1; rows -1 and H are zero) as two vec4s.
+fn whole_row(r: u32) -> array<vec4f, 2> {
+  if (r == 0u || r > TH) { return array<vec4f, 2>(vec4f(0.0), vec4f(0.0)); }
+  let f = wo + (r - 1u) * prm.w;       // float f of the aligned vec4s is column 0 of the row
+  let q = f / 4u;
+  let v0 = plane_vec(q);
+  let v1 = plane_vec(q + 1u);
+  let v2 = plane_vec(q + 2u);
+  let a = shift4(v0, v1, f % 4u);      // columns 0 .. 3
+  let b = shift4(v1, v2, f % 4u);      // columns 4 .. 7
+  return array<vec4f, 2>(select(vec4f(0.0), vec4f(0.0, a.xyz), wm0), select(vec4f(0.0), vec4f(a.w, b.xyz), wm1));
 }
 
 // Where this invocation's m-th tile vec4 lives inside one channel plane, and whether it lies in
@@ -168,13 +205,23 @@ fn conv3x3_tile(n: u32, ty: u32, tx: u32, co: u32, lane: u32) {
   let t3 = tile_load(3u, lane, ty, tx);
   let t4 = tile_load(4u, lane, ty, tx);
   let planeSize = select(prm.hp * prm.wv, prm.h * prm.w4, DIRECT);
+  let wlast = arrayLength(&x4) - 1u;
+  wm0 = vec4<bool>(false, 0u < prm.w, 1u < prm.w, 2u < prm.w);
+  wm1 = vec4<bool>(3u < prm.w, 4u < prm.w, 5u < prm.w, 6u < prm.w);
   for (var ci = 0u; ci < prm.ci; ci++) {
-    let plane = (n * prm.ci + ci) * planeSize;
-    load_slice(0u, plane, t0);
-    load_slice(1u, plane, t1);
-    load_slice(2u, plane, t2);
-    load_slice(3u, plane, t3);
-    load_slice(4u, plane, t4);
+    if (WHOLE) {
+      let f0 = (n * prm.ci + ci) * prm.h * prm.w;
+      wo = f0 % 4u;
+      xv[0] = x4[min(f0 / 4u + lane, wlast)];
+      if (LPL > 1u) { xv[1] = x4[min(f0 / 4u + lane + SG, wlast)]; }
+    } else {
+      let plane = (n * prm.ci + ci) * planeSize;
+      load_slice(0u, plane, t0);
+      load_slice(1u, plane, t1);
+      load_slice(2u, plane, t2);
+      load_slice(3u, plane, t3);
+      load_slice(4u, plane, t4);
+    }
     // Packed weights: wq[(ci * CO + co) * 3 + k] = taps 4k .. 4k+3 of w[co][ci] (taps 9..11 zero).
     let wb = (ci * prm.co + co) * 3u;
     let w0 = wq[wb];

@@ -111,6 +111,10 @@ const ODD: [string, ConvShape][] = [
   ['C_in 4, C_out 9, W 16', shapeOf(2, 4, 5, 16, 9, 3)],
   ['C_in 2, C_out 8, W 4', shapeOf(1, 2, 6, 4, 8, 3)],
   ['W 2', shapeOf(2, 3, 4, 2, 9, 3)],
+  // Whole planes read in place (W < 8, H <= 8): the tallest (8 rows, up to 16 aligned vec4s per
+  // plane) and the narrowest; 5 and 3 channels put the planes at every offset mod 4.
+  ['8x7 planes, read whole', shapeOf(2, 5, 8, 7, 6, 3)],
+  ['W 1, read whole', shapeOf(3, 3, 8, 1, 5, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],

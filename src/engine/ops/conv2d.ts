@@ -369,15 +369,19 @@ function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, tr
   // copy whose rows start on vec4 boundaries. The copy costs a pass over the input (30% of the
   // kernel's time for SeedNet's b2 on lavapipe), the direct reads a third more loads in the kernel.
   const direct = d.w % 4 === 0;
+  // Planes narrower than 8 and at most 8 high (SeedNet's 7x7 layers) are one tile each, read in
+  // place (WHOLE in the kernel): 2 vec4 loads per invocation and channel instead of the copy's 4,
+  // and no copy. The kernel reads whole vec4s up to the end of the buffer (pooled ones: sizeClass).
+  const whole = !direct && d.w < 8 && d.h <= 8 && input.buffer.size % 16 === 0;
   const wv = 2 * tx + 1;
   const hp = ty * th + 2;
-  const xp = direct ? null : padded(input, d.n * a, d.h, d.w, 1, hp, 4 * wv);
+  const xp = direct || whole ? null : padded(input, d.n * a, d.h, d.w, 1, hp, 4 * wv);
   const ubo = uniformWeights(engine, a * b * 3);
   const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
   const [gx, gy] = grid2(d.n * ty * tx);
   engine.dispatch(ubo ? (direct ? K_SG3_V4_U : K_SG3_U) : direct ? K_SG3_V4 : K_SG3, {
-    constants: { SG: sg, TH: th, DIRECT: direct ? 1 : 0 },
+    constants: { SG: sg, TH: th, DIRECT: direct ? 1 : 0, WHOLE: whole ? 1 : 0 },
     bindings: [xp ?? input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx, ty, wv, hp })],
     workgroups: [gx, gy, Math.ceil(b / sg)],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
