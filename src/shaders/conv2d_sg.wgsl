@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, CIT, RCI, RQ, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, CIT, RCI, RQ, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -763,6 +763,82 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
   gstore(0u, wid.z, s0, l); gstore(1u, wid.z, s0, l); gstore(2u, wid.z, s0, l); gstore(3u, wid.z, s0, l);
   gstore(4u, wid.z, s0, l); gstore(5u, wid.z, s0, l); gstore(6u, wid.z, s0, l); gstore(7u, wid.z, s0, l);
   gstore(8u, wid.z, s0, l); gstore(9u, wid.z, s0, l);
+}
+
+// ---- weight gradient 3x3 from one input channel, whole rows ------------------------------------
+// part[chunk][co][t] = sum over the chunk's images n and pixels (y, x) of
+//     dy[n][co][y][x] * x[n][0][y + kh - 1][x + kw - 1],   t = kh*3 + kw,
+// for a single input channel (SeedNet: b1 of 28x28x1 inputs) with W % 4 == 0 and W <= 4 min(SG, 8).
+// Lanes are output channels. With one channel of x the kernel above would put x on the lanes (one
+// busy) or, swapped, load each vec4 of dy twice (its 8-column strips read 4 vec4s for 2); and with
+// 9 FMAs per value of dy the per-lane loads of lavapipe are nearly all the cost. Here a workgroup
+// walks whole rows: at row y each lane loads row y of its own channel of dy once (XW4 vec4s), the
+// subgroup loads row y + 1 of x (vec4 j on lane j) into a window of rows y - 1, y, y + 1 that every
+// lane reads by shuffle, and each tap accumulates 4 columns at a time in one vec4, summed at the end.
+override XW4: u32 = 7u;   // vec4s per row, W / 4 (1..8, <= SG)
+
+var<private> wracc: array<vec4f, 9>;   // [tap]: partial sums over the columns mod 4
+var<private> dyrow: array<vec4f, 8>;   // this lane's row y of dy
+var<private> xwin: array<vec4f, 3>;    // vec4 `lane` of x rows y - 1, y, y + 1
+
+// Vec4 j of the row of x in window slot kh (zero for j outside 0 .. XW4 - 1).
+fn xwin_vec(kh: u32, j: i32) -> vec4f {
+  if (j < 0 || j >= i32(XW4)) { return vec4f(0.0); }
+  return subgroupShuffle(xwin[kh], u32(j));
+}
+
+// Column vec4 j of dy row y against x row y + kh - 1: taps (kh, kw) need x columns 4j + kw - 1 ..
+// 4j + kw + 2, i.e. (prev.w, cur.xyz), cur and (cur.yzw, next.x).
+fn wcol(kh: u32, j: u32) {
+  if (j >= XW4) { return; }
+  let prev = xwin_vec(kh, i32(j) - 1);
+  let cur = xwin_vec(kh, i32(j));
+  let next = xwin_vec(kh, i32(j) + 1);
+  let d = dyrow[j];
+  let t = 3u * kh;
+  wracc[t] = fma(d, vec4f(prev.w, cur.xyz), wracc[t]);
+  wracc[t + 1u] = fma(d, cur, wracc[t + 1u]);
+  wracc[t + 2u] = fma(d, vec4f(cur.yzw, next.x), wracc[t + 2u]);
+}
+
+fn wkrow(kh: u32) {
+  wcol(kh, 0u); wcol(kh, 1u); wcol(kh, 2u); wcol(kh, 3u);
+  wcol(kh, 4u); wcol(kh, 5u); wcol(kh, 6u); wcol(kh, 7u);
+}
+
+// Vec4 `lane` of row r of image n's x (zero past the row or below the image).
+fn xrow_load(n: u32, r: u32, lane: u32) -> vec4f {
+  let ok = r < prm.h && lane < XW4;
+  return select(vec4f(0.0), x4[(n * prm.h + min(r, prm.h - 1u)) * XW4 + min(lane, XW4 - 1u)], ok);
+}
+
+// Grid: x = blocks of SG output channels, z = chunks of prm.rc consecutive images.
+@compute @workgroup_size(SG)
+fn weight3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let co = wid.x * SG + lane;
+  let coc = min(co, prm.co - 1u);
+  for (var t = 0u; t < 9u; t++) { wracc[t] = vec4f(0.0); }
+  let n0 = wid.z * prm.rc;
+  let n1 = min(n0 + prm.rc, prm.n);
+  for (var n = n0; n < n1; n++) {
+    xwin[1] = vec4f(0.0);
+    xwin[2] = xrow_load(n, 0u, lane);
+    let plane = (n * prm.co + coc) * prm.h * XW4;
+    for (var yy = 0u; yy < prm.h; yy++) {
+      xwin[0] = xwin[1];
+      xwin[1] = xwin[2];
+      xwin[2] = xrow_load(n, yy + 1u, lane);
+      for (var j = 0u; j < XW4; j++) { dyrow[j] = dy4[plane + yy * XW4 + j]; }
+      wkrow(0u);
+      wkrow(1u);
+      wkrow(2u);
+    }
+  }
+  if (co >= prm.co) { return; }
+  for (var t = 0u; t < 9u; t++) {
+    let v = wracc[t];
+    part[(wid.z * prm.co + co) * 9u + t] = ((v.x + v.y) + v.z) + v.w;
+  }
 }
 
 // ---- weight gradient 1x1 -----------------------------------------------------------------------

@@ -115,6 +115,10 @@ const ODD: [string, ConvShape][] = [
   // plane) and the narrowest; 5 and 3 channels put the planes at every offset mod 4.
   ['8x7 planes, read whole', shapeOf(2, 5, 8, 7, 6, 3)],
   ['W 1, read whole', shapeOf(3, 3, 8, 1, 5, 3)],
+  // dW from one input channel by whole rows: the widest row (8 vec4s, every lane of 8), the
+  // narrowest, output channels filling part of a subgroup, chunks of two images with a short last.
+  ['C_in 1, W 32, 33 images', shapeOf(33, 1, 3, 32, 5, 3)],
+  ['C_in 1, W 4, one row', shapeOf(2, 1, 1, 4, 9, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],
@@ -238,9 +242,9 @@ describe('conv2d kernel choice', () => {
 });
 
 describe('conv2d weight gradient determinism', () => {
-  for (const path of ['subgroup', 'naive'] as const) {
-    it(`${path}: two runs are bit-identical`, async () => {
-      const s = shapeOf(4, 16, 16, 16, 16, 3);
+  // The second shape takes the whole-row kernel for one input channel (weight3x3_rows).
+  for (const [path, s] of [['subgroup', shapeOf(4, 16, 16, 16, 16, 3)], ['subgroup', shapeOf(40, 1, 8, 28, 16, 3)], ['naive', shapeOf(4, 16, 16, 16, 16, 3)]] as const) {
+    it(`${path}, [${s.n},${s.ci},${s.h},${s.w}] -> ${s.co}: two runs are bit-identical`, async () => {
       if (path === 'subgroup' && !tryPlan(s, path)) return;
       const x = normals(s.n * s.ci * s.h * s.w);
       const dy = normals(s.n * s.co * s.h * s.w);

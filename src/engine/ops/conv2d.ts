@@ -88,6 +88,7 @@ function uniformWeights(engine: Engine, vec4s: number): boolean {
 }
 const K_SG_W3 = kernel(convSgWgsl, 'weight3x3', 'sg_weight3x3');
 const K_SG_W1 = kernel(convSgWgsl, 'weight1x1', 'sg_weight1x1');
+const K_SG_W3_ROWS = kernel(convSgWgsl, 'weight3x3_rows', 'sg_weight3x3_rows');
 const K_NAIVE_FWD = kernel(naiveWgsl, 'forward', 'naive_forward');
 const K_NAIVE_DX = kernel(naiveWgsl, 'input_grad', 'naive_input_grad');
 const K_NAIVE_DW = kernel(naiveWgsl, 'weight_grad', 'naive_weight_grad');
@@ -562,6 +563,7 @@ function laneUse(c: number, sg: number): number {
 function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
   const engine = x.engine;
   const sg = subgroupLanes(engine);
+  if (d.ci === 1 && d.w % 4 === 0 && d.w / 4 <= Math.min(sg, 8)) return weightSg3Rows(x, dy, d, sg);
   const swap = laneUse(d.co, sg) > laneUse(d.ci, sg);
   const [a, b, cA, cB] = swap ? [dy, x, d.co, d.ci] : [x, dy, d.ci, d.co];
   const tx = Math.ceil(d.w / 8);
@@ -595,6 +597,24 @@ function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
   ap?.dispose();
   bRows?.dispose();
   return sumPartials(part, d, chunks, swap);
+}
+
+/**
+ * 3x3 weight gradient of one input channel on rows of W % 4 == 0, W <= 4 min(SG, 8) (SeedNet: b1
+ * of 28x28x1 inputs; conv2d_sg.wgsl `weight3x3_rows`): lanes are output channels, whole rows, each
+ * value of dy loaded once. Chunks of consecutive images, summed in order by weight_sum.
+ */
+function weightSg3Rows(x: Tensor, dy: Tensor, d: Conv2dDims, sg: number): Tensor {
+  const engine = x.engine;
+  const [rc, chunks] = chunking(d.n);
+  const part = engine.empty([chunks * d.co * 9], 'f32', 'conv2d weight partials');
+  engine.dispatch(K_SG_W3_ROWS, {
+    constants: { SG: sg, XW4: d.w / 4 },
+    bindings: [x, dy, part, sgParams(engine, { n: d.n, ci: 1, co: d.co, h: d.h, w: d.w, rc })],
+    workgroups: [Math.ceil(d.co / sg), 1, chunks],
+    op: 'conv2d.weight3x3',
+  });
+  return sumPartials(part, d, chunks);
 }
 
 function weightSg1(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
