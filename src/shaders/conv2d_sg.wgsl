@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, CIT, RCI, RQ, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, WROW, CIT, RCI, RQ, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -346,32 +346,45 @@ fn taps4(acc: vec4f, a: vec4f, b: vec4f, k: vec3f) -> vec4f {
 // own channel's weights, held in registers for the whole strip, and stores the finished row r-1
 // (RQ vec4s). conv2d.ts runs RQ = 4: 16 columns per strip took SeedNet's b1 forward 5-22% faster
 // than 8 (one load instruction per 16 columns instead of per 8; bench/README.md).
+// WROW: the strip is the whole row (RQ = W / 4 <= 8, one strip across). Its first and last input
+// vec4s (columns -4 .. -1 and W .. W+3) are then outside the image, so only the RQ vec4s between
+// them are loaded: for SeedNet's 28x28 b1 one load per lane and row instead of two, and one
+// strip's loop overhead per row instead of two strips' (the second of which was a quarter idle).
 override RCI: u32 = 1u;   // input channels, 1..4 (prm.ci)
-override RQ: u32 = 4u;    // output vec4s per strip row, 1..4 (RCI * (RQ + 2) <= 3 SG: rin)
+override RQ: u32 = 4u;    // output vec4s per strip row, 1..8 (RCI * RLV <= 3 SG: rin)
 override RQV: u32 = RQ + 2u;  // input vec4s per channel and row: columns x0-4 .. x0+4RQ+3
+override WROW: bool = false;
+override RLV: u32 = select(RQV, RQ, WROW);  // of them loaded
 
-var<private> racc: array<vec4f, 12>;  // [row slot: r-1, r, r+1][vec4 of the strip row]
+var<private> racc: array<vec4f, 24>;  // [row slot: r-1, r, r+1][vec4 of the strip row]: 8 slot + q
 var<private> rwt: array<vec4f, 12>;   // [input channel][packed taps 4k .. 4k+3]
-var<private> rin: array<vec4f, 3>;    // this lane's input vec4s: g = m SG + lane of channel g / RQV
-var<private> rs: array<vec4f, 5>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
+var<private> rin: array<vec4f, 3>;    // this lane's input vec4s: g = m SG + lane of channel g / RLV
+var<private> rs: array<vec4f, 9>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
 
 // Kernel row kh of input channel c applied to the row in s: output row slot 2 - kh, columns
 // p += sum_kw s[p + kw] k[kw], s[j] = column x0 - 1 + j (vec4 q of s: rs[q]).
 fn rtaps(c: u32, kh: u32) {
   let k = kernel_row(rwt[c * 3u], rwt[c * 3u + 1u], rwt[c * 3u + 2u], kh);
   for (var q = 0u; q < RQ; q++) {
-    let i = 4u * (2u - kh) + q;
+    let i = 8u * (2u - kh) + q;
     racc[i] = taps4(racc[i], rs[q], rs[q + 1u], k);
   }
 }
 
-// Input channel c of row r, from the lanes that loaded it (its vec4 j is g = c RQV + j).
+// Vec4 j (0 .. RQV - 1) of input channel c's strip row, from the lane that loaded it (loaded vec4
+// g = c RLV + j, or j - 1 for whole rows, whose vec4s 0 and RQV - 1 are zero).
+fn rvec(c: u32, j: u32) -> vec4f {
+  if (WROW && (j == 0u || j == RQV - 1u)) { return vec4f(0.0); }
+  let g = c * RLV + j - select(0u, 1u, WROW);
+  return subgroupShuffle(rin[g / SG], g % SG);
+}
+
+// Input channel c of row r, from the lanes that loaded it.
 fn rchannel(c: u32) {
   if (c >= RCI) { return; }
-  var prev = subgroupShuffle(rin[(c * RQV) / SG], (c * RQV) % SG);
+  var prev = rvec(c, 0u);
   for (var j = 1u; j < RQV; j++) {
-    let g = c * RQV + j;
-    let cur = subgroupShuffle(rin[g / SG], g % SG);
+    let cur = rvec(c, j);
     rs[j - 1u] = vec4f(prev.w, cur.xyz);
     prev = cur;
   }
@@ -380,13 +393,13 @@ fn rchannel(c: u32) {
   rtaps(c, 2u);
 }
 
-// Load round m: lane reads input vec4 g = m SG + lane, vec4 g % RQV of the strip's row r of input
-// channel g / RQV (past the last one: a repeat of it).
+// Load round m: lane reads loaded vec4 g = m SG + lane, vec4 g % RLV of the strip's row r of input
+// channel g / RLV (past the last one: a repeat of it).
 fn rload(m: u32, n: u32, r: u32, sx: u32, lane: u32) {
-  if (m * SG >= RCI * RQV) { return; }
-  let g = min(m * SG + lane, RCI * RQV - 1u);
-  let c = g / RQV;
-  let v = i32(RQ * sx + g % RQV) - 1;
+  if (m * SG >= RCI * RLV) { return; }
+  let g = min(m * SG + lane, RCI * RLV - 1u);
+  let c = g / RLV;
+  let v = i32(RQ * sx + g % RLV) - select(1, 0, WROW);
   let ok = r < prm.h && v >= 0 && v < i32(prm.w4);
   let at = ((n * RCI + c) * prm.h + min(r, prm.h - 1u)) * prm.w4 + u32(clamp(v, 0, i32(prm.w4) - 1));
   rin[m] = select(vec4f(0.0), x4[at], ok);
@@ -404,7 +417,7 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   for (var c = 0u; c < RCI; c++) {
     for (var k = 0u; k < 3u; k++) { rwt[c * 3u + k] = wq[(c * prm.co + coc) * 3u + k]; }
   }
-  for (var q = 0u; q < RQ; q++) { racc[q] = vec4f(0.0); racc[4u + q] = vec4f(0.0); racc[8u + q] = vec4f(0.0); }
+  for (var q = 0u; q < RQ; q++) { racc[q] = vec4f(0.0); racc[8u + q] = vec4f(0.0); racc[16u + q] = vec4f(0.0); }
   let out = ((n * prm.co + coc) * prm.h) * prm.w4 + RQ * sx;
   for (var r = 0u; r <= prm.h; r++) {
     rload(0u, n, r, sx, lane);
@@ -416,9 +429,9 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     rchannel(3u);
     for (var q = 0u; q < RQ; q++) {
       if (r >= 1u && co < prm.co && RQ * sx + q < prm.w4) { y4[out + (r - 1u) * prm.w4 + q] = racc[q]; }
-      racc[q] = racc[4u + q];
-      racc[4u + q] = racc[8u + q];
-      racc[8u + q] = vec4f(0.0);
+      racc[q] = racc[8u + q];
+      racc[8u + q] = racc[16u + q];
+      racc[16u + q] = vec4f(0.0);
     }
   }
 }

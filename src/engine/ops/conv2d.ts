@@ -424,17 +424,19 @@ function sg3x3Strips(kind: 'rows' | 'few', input: Tensor, w: Tensor, d: Conv2dDi
   const ubo = uniformWeights(engine, a * b * 3);
   const wq = packedWeights3x3(engine, w, a, b, transpose, ubo);
   const y = engine.empty([d.n, b, d.h, d.w], 'f32', label);
-  // Strips of 16 columns for forward3x3_rows (faster than 8, see the kernel), 8 for forward3x3_few.
-  const rq = kind === 'rows' ? 4 : 2;
+  // forward3x3_rows: whole rows where they fit (WROW), else strips of 16 columns (faster than 8,
+  // see the kernel); forward3x3_few: strips of 8.
+  const wrow = kind === 'rows' && d.w % 4 === 0 && d.w <= 32 && a * (d.w / 4) <= 3 * sg;
+  const rq = kind === 'rows' ? (wrow ? d.w / 4 : 4) : 2;
   // The kernels' register arrays and load rounds assume these (fewInputs, fewOutputs choose within
   // them); past them robust access would clamp the indices and give wrong sums, not an error.
-  const fits = d.w % 4 === 0 && (kind === 'rows' ? a <= 4 && a * (rq + 2) <= 3 * sg : b <= 4 && a <= 2 * sg);
+  const fits = d.w % 4 === 0 && (kind === 'rows' ? a <= 4 && a * (wrow ? rq : rq + 2) <= 3 * sg : b <= 4 && a <= 2 * sg);
   if (!fits) throw new Error(`conv2d: the ${kind} strip kernel cannot run ${a} -> ${b} channels of width ${d.w} with subgroups of ${sg}`);
   const tx = Math.ceil(d.w / (4 * rq));
   const [gx, gy] = grid2(d.n * tx);
   const k = kind === 'rows' ? (ubo ? K_SG3_ROWS_U : K_SG3_ROWS) : ubo ? K_SG3_FEW_U : K_SG3_FEW;
   engine.dispatch(k, {
-    constants: kind === 'rows' ? { SG: sg, RCI: a, RQ: rq } : { SG: sg, BO: b, CG: Math.ceil(a / sg) },
+    constants: kind === 'rows' ? { SG: sg, RCI: a, RQ: rq, WROW: wrow ? 1 : 0 } : { SG: sg, BO: b, CG: Math.ceil(a / sg) },
     bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
     workgroups: [gx, gy, kind === 'rows' ? Math.ceil(b / sg) : 1],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
