@@ -34,7 +34,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, WROW, CIT, RCI, RQ, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, WROW, RWIN, CIT, RCI, RQ, BO, CG), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -355,10 +355,17 @@ override RQ: u32 = 4u;    // output vec4s per strip row, 1..8 (RCI * RLV <= 3 SG
 override RQV: u32 = RQ + 2u;  // input vec4s per channel and row: columns x0-4 .. x0+4RQ+3
 override WROW: bool = false;
 override RLV: u32 = select(RQV, RQ, WROW);  // of them loaded
+// RWIN (one input channel, conv2d.ts): instead of carrying three rows of output sums per lane
+// (3 RQ vec4s, which lavapipe blends and moves every step), each lane carries its share of the last
+// three input rows (one vec4 each) and computes output row r - 1 whole from them at step r. For
+// SeedNet's 28x28 b1 that was 8-20% faster; with three input channels (CIFAR-10) the thrice
+// repeated shuffles of the wider rows cost more than they saved (7.9 -> 10.7 ms).
+override RWIN: bool = false;
 
 var<private> racc: array<vec4f, 24>;  // [row slot: r-1, r, r+1][vec4 of the strip row]: 8 slot + q
 var<private> rwt: array<vec4f, 12>;   // [input channel][packed taps 4k .. 4k+3]
-var<private> rin: array<vec4f, 3>;    // this lane's input vec4s: g = m SG + lane of channel g / RLV
+var<private> rin: array<vec4f, 9>;    // [row slot: r-2, r-1, r (RWIN; else r only in slot 2)][m]:
+                                      // this lane's input vec4s g = m SG + lane of channel g / RLV
 var<private> rs: array<vec4f, 9>;     // the row of one input channel, columns x0-1 .. x0+4RQ+2
 
 // Kernel row kh of input channel c applied to the row in s: output row slot 2 - kh, columns
@@ -373,24 +380,38 @@ fn rtaps(c: u32, kh: u32) {
 
 // Vec4 j (0 .. RQV - 1) of input channel c's strip row, from the lane that loaded it (loaded vec4
 // g = c RLV + j, or j - 1 for whole rows, whose vec4s 0 and RQV - 1 are zero).
-fn rvec(c: u32, j: u32) -> vec4f {
+fn rvec(c: u32, j: u32, slot: u32) -> vec4f {
   if (WROW && (j == 0u || j == RQV - 1u)) { return vec4f(0.0); }
   let g = c * RLV + j - select(0u, 1u, WROW);
-  return subgroupShuffle(rin[g / SG], g % SG);
+  return subgroupShuffle(rin[slot * 3u + g / SG], g % SG);
 }
 
-// Input channel c of row r, from the lanes that loaded it.
-fn rchannel(c: u32) {
-  if (c >= RCI) { return; }
-  var prev = rvec(c, 0u);
+// Input channel c of the row in rin slot `slot`, from the lanes that loaded it, into rs.
+fn rrow(c: u32, slot: u32) {
+  var prev = rvec(c, 0u, slot);
   for (var j = 1u; j < RQV; j++) {
-    let cur = rvec(c, j);
+    let cur = rvec(c, j, slot);
     rs[j - 1u] = vec4f(prev.w, cur.xyz);
     prev = cur;
   }
+}
+
+// Input channel c of row r through the three kernel rows, into the three output row slots.
+fn rchannel(c: u32) {
+  if (c >= RCI) { return; }
+  rrow(c, 2u);
   rtaps(c, 0u);
   rtaps(c, 1u);
   rtaps(c, 2u);
+}
+
+// RWIN: input channel c of row o + kh - 1 (rin slot kh) through kernel row kh, into output row o
+// (racc[0 .. RQ)).
+fn rwindow(c: u32, kh: u32) {
+  if (c >= RCI) { return; }
+  rrow(c, kh);
+  let k = kernel_row(rwt[c * 3u], rwt[c * 3u + 1u], rwt[c * 3u + 2u], kh);
+  for (var q = 0u; q < RQ; q++) { racc[q] = taps4(racc[q], rs[q], rs[q + 1u], k); }
 }
 
 // Load round m: lane reads loaded vec4 g = m SG + lane, vec4 g % RLV of the strip's row r of input
@@ -402,7 +423,7 @@ fn rload(m: u32, n: u32, r: u32, sx: u32, lane: u32) {
   let v = i32(RQ * sx + g % RLV) - select(1, 0, WROW);
   let ok = r < prm.h && v >= 0 && v < i32(prm.w4);
   let at = ((n * RCI + c) * prm.h + min(r, prm.h - 1u)) * prm.w4 + u32(clamp(v, 0, i32(prm.w4) - 1));
-  rin[m] = select(vec4f(0.0), x4[at], ok);
+  rin[6u + m] = select(vec4f(0.0), x4[at], ok);
 }
 
 // Grid: x, y = strips (N * tx of them, tx = ceil(W / 4 RQ)), z = blocks of SG output channels.
@@ -418,11 +439,25 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     for (var k = 0u; k < 3u; k++) { rwt[c * 3u + k] = wq[(c * prm.co + coc) * 3u + k]; }
   }
   for (var q = 0u; q < RQ; q++) { racc[q] = vec4f(0.0); racc[8u + q] = vec4f(0.0); racc[16u + q] = vec4f(0.0); }
+  for (var i = 0u; i < 6u; i++) { rin[i] = vec4f(0.0); }
   let out = ((n * prm.co + coc) * prm.h) * prm.w4 + RQ * sx;
   for (var r = 0u; r <= prm.h; r++) {
+    if (RWIN) {
+      for (var m = 0u; m < 3u; m++) { rin[m] = rin[3u + m]; rin[3u + m] = rin[6u + m]; }
+    }
     rload(0u, n, r, sx, lane);
     rload(1u, n, r, sx, lane);
     rload(2u, n, r, sx, lane);
+    if (RWIN) {
+      if (r >= 1u) {
+        for (var q = 0u; q < RQ; q++) { racc[q] = vec4f(0.0); }
+        for (var kh = 0u; kh < 3u; kh++) { rwindow(0u, kh); rwindow(1u, kh); rwindow(2u, kh); rwindow(3u, kh); }
+        for (var q = 0u; q < RQ; q++) {
+          if (co < prm.co && RQ * sx + q < prm.w4) { y4[out + (r - 1u) * prm.w4 + q] = racc[q]; }
+        }
+      }
+      continue;
+    }
     rchannel(0u);
     rchannel(1u);
     rchannel(2u);

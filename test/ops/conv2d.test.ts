@@ -121,6 +121,7 @@ const ODD: [string, ConvShape][] = [
   ['C_in 1, W 4, one row', shapeOf(2, 1, 1, 4, 9, 3)],
   // Few input channels on rows wider than 32: strips of 16 columns instead of whole rows.
   ['C_in 2, W 40 (strips)', shapeOf(1, 2, 3, 40, 5, 3)],
+  ['C_in 1, W 36 (strips, input row window)', shapeOf(2, 1, 4, 36, 3, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],

@@ -436,7 +436,7 @@ function sg3x3Strips(kind: 'rows' | 'few', input: Tensor, w: Tensor, d: Conv2dDi
   const [gx, gy] = grid2(d.n * tx);
   const k = kind === 'rows' ? (ubo ? K_SG3_ROWS_U : K_SG3_ROWS) : ubo ? K_SG3_FEW_U : K_SG3_FEW;
   engine.dispatch(k, {
-    constants: kind === 'rows' ? { SG: sg, RCI: a, RQ: rq, WROW: wrow ? 1 : 0 } : { SG: sg, BO: b, CG: Math.ceil(a / sg) },
+    constants: kind === 'rows' ? { SG: sg, RCI: a, RQ: rq, WROW: wrow ? 1 : 0, RWIN: a === 1 ? 1 : 0 } : { SG: sg, BO: b, CG: Math.ceil(a / sg) },
     bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
     workgroups: [gx, gy, kind === 'rows' ? Math.ceil(b / sg) : 1],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
