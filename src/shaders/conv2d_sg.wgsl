@@ -10,15 +10,16 @@
 // every invocation through subgroupShuffle with constant lane indices. Each invocation loads only
 // its own channel's weights (or rows of A) and keeps a whole tile of outputs in registers:
 //   forward 3x3: TH (<= 8) rows x 8 columns = 64 outputs, 576 FMAs per input channel for 3 weight
-//                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy);
-//   few inputs:  (<= 4 input channels) the same lanes, one output row of a 16-column strip at a
-//                time, each input row loaded once, weights held for the whole strip;
+//                vec4s and ceil(40 / SG) input vec4s per invocation (30 from the padded copy, 16
+//                for a whole plane of at most 8 x 7);
+//   few inputs:  (<= 4 input channels) the same lanes, one output row of a whole row or a
+//                16-column strip at a time, each input row loaded once, weights held throughout;
 //   few outputs: (<= 4 output channels) lanes are input channels instead, one output row of an
 //                8-column strip at a time, summed over the subgroup;
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
 //   weight 3x3:  9 taps x 1 to 10 channels per invocation, one output row of an 8-column strip
 //                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
-//                fixed order;
+//                fixed order (from one input channel: whole rows, lanes = output channels);
 //   weight 1x1:  CIT input channels per invocation, the same way.
 // Why this shape: on lavapipe (Mesa llvmpipe) a storage-buffer load whose address is not a
 // compile-time constant is emitted as a loop over the 8 SIMD lanes with a bounds check per
@@ -818,8 +819,9 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
 //     dy[n][co][y][x] * x[n][0][y + kh - 1][x + kw - 1],   t = kh*3 + kw,
 // for a single input channel (SeedNet: b1 of 28x28x1 inputs) with W % 4 == 0 and W <= 4 min(SG, 8).
 // Lanes are output channels. With one channel of x the kernel above would put x on the lanes (one
-// busy) or, swapped, load each vec4 of dy twice (its 8-column strips read 4 vec4s for 2); and with
-// 9 FMAs per value of dy the per-lane loads of lavapipe are nearly all the cost. Here a workgroup
+// busy) or, swapped, read 10 floats of each row of dy per 8 columns (4 vec4 loads, of which the
+// compiler keeps the components used) for 72 FMAs a row step; with 9 FMAs per value of dy the
+// per-lane loads of lavapipe are nearly all the cost. Here a workgroup
 // walks whole rows: at row y each lane loads row y of its own channel of dy once (XW4 vec4s), the
 // subgroup loads row y + 1 of x (vec4 j on lane j) into a window of rows y - 1, y, y + 1 that every
 // lane reads by shuffle, and each tap accumulates 4 columns at a time in one vec4, summed at the end.

@@ -14,14 +14,17 @@
 //   weight gradient: 'subgroup' under the same conditions; else 'naive';
 //   engine.debug.naive (NORMLAB_DEBUG=naive) forces 'naive' everywhere.
 // Inside 'subgroup', also explicit: the 3x3 kernels read x (or dy) in place when W % 4 == 0, else
-// through a zero-padded copy, except the weight gradient's A on planes narrower than 8, which it
-// reads in place at any W; tile rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3
-// weight gradient runs with x and dy swapped when the output channels fill more subgroup lanes than
-// the input channels (laneUse); on rows of W % 4 == 0, 3x3 convolutions with at most 4 output
-// channels and at most 2 SG input channels run the strip kernel whose lanes are input channels
-// (fewOutputs), and the others with at most 4 input channels the row-streaming one (fewInputs);
-// on CPU adapters the 3x3 forward kernels read their packed weights through a uniform buffer when
-// they fit 64 KB (uniformWeights).
+// through a zero-padded copy, except planes narrower than 8: the weight gradient's A is read in
+// place at any W, and the forward reads planes of at most 8 rows whole, in place (WHOLE); tile
+// rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3 weight gradient of one input channel
+// on rows of W % 4 == 0, W <= 4 min(SG, 8) runs by whole rows (weightSg3Rows), the others with x
+// and dy swapped when the output channels fill more subgroup lanes than the input channels
+// (laneUse); on rows of W % 4 == 0, 3x3 convolutions with at most 4 output channels and at most
+// 2 SG input channels run the strip kernel whose lanes are input channels (fewOutputs), and the
+// others with at most 4 input channels the row-streaming one (fewInputs), by whole rows when
+// W <= 32 and the row fits the load rounds (WROW), with a window of input rows for one input
+// channel (RWIN); on CPU adapters the 3x3 forward kernels read their packed weights through a
+// uniform buffer when they fit 64 KB (uniformWeights).
 // The input gradient of a stride-1 "same" convolution is the same convolution of dy with the
 // kernel rotated by 180 degrees and its channel axes swapped, so it reuses the forward kernels
 // with weights packed that way (TRANSPOSE = 1).
