@@ -48,6 +48,7 @@ const K_PACK_TILED = kernel(convWgsl, 'pack', 'pack_tiled');
 const K_PACK3_SG = kernel(convWgsl, 'pack3x3_sg');
 const K_PACK1_SG = kernel(convWgsl, 'pack1x1_sg');
 const K_WEIGHT_SUM = kernel(convWgsl, 'weight_sum');
+const K_WEIGHT_SUM4 = kernel(convWgsl, 'weight_sum4');
 const K_TILED = kernel(convWgsl, 'forward', 'tiled');
 const K_TILED_V4 = kernel(convWgsl, 'forward_v4', 'tiled_v4');
 const K_SG3 = kernel(convSgWgsl, 'forward3x3', 'sg3x3');
@@ -541,10 +542,11 @@ function sumPartials(part: Tensor, d: Conv2dDims, chunks: number, swapped = fals
   const kk = d.kh * d.kw;
   const tot = d.co * d.ci * kk;
   const dw = engine.empty([d.co, d.ci, d.kh, d.kw], 'f32', 'conv2d weight grad');
-  engine.dispatch(K_WEIGHT_SUM, {
+  const by4 = !swapped && tot % 4 === 0;
+  engine.dispatch(by4 ? K_WEIGHT_SUM4 : K_WEIGHT_SUM, {
     constants: { WG },
     bindings: [part, dw, null, helperParams(engine, { ci: d.ci, co: d.co, kk, tot, nch: chunks, swap: swapped })],
-    workgroups: workgroups1d(tot, WG),
+    workgroups: workgroups1d(by4 ? tot / 4 : tot, WG),
     op: 'conv2d.weight_sum',
   });
   part.dispose();
