@@ -821,10 +821,10 @@ fn weight3x3(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id)
 // Lanes are output channels. With one channel of x the kernel above would put x on the lanes (one
 // busy) or, swapped, read 10 floats of each row of dy per 8 columns (4 vec4 loads, of which the
 // compiler keeps the components used) for 72 FMAs a row step; with 9 FMAs per value of dy the
-// per-lane loads of lavapipe are nearly all the cost. Here a workgroup
-// walks whole rows: at row y each lane loads row y of its own channel of dy once (XW4 vec4s), the
-// subgroup loads row y + 1 of x (vec4 j on lane j) into a window of rows y - 1, y, y + 1 that every
-// lane reads by shuffle, and each tap accumulates 4 columns at a time in one vec4, summed at the end.
+// per-lane loads of lavapipe are nearly all the cost. Here a workgroup walks whole rows: at row y
+// each lane loads row y of its own channel of dy once (XW4 vec4s), the subgroup loads row y + 1 of
+// x (vec4 j on lane j) into a window of rows y - 1, y, y + 1 that every lane reads by shuffle, and
+// each tap accumulates 4 columns at a time in one vec4, summed at the end.
 override XW4: u32 = 7u;   // vec4s per row, W / 4 (1..8, <= SG)
 
 var<private> wracc: array<vec4f, 9>;   // [tap]: partial sums over the columns mod 4
