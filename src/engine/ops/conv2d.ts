@@ -536,6 +536,8 @@ function chunking(rows: number): [number, number] {
 /**
  * dw[i] = sum over chunks c = 0, 1, ... of part[c][i], in that order; with `swapped` the partials
  * are [CI][CO][KK] with the kernel rotated (see weightSg3) and are read back transposed.
+ * Unswapped partials of CO * CI * KK % 4 == 0 outputs are summed four at a time (weight_sum4),
+ * each component in the same order.
  */
 function sumPartials(part: Tensor, d: Conv2dDims, chunks: number, swapped = false): Tensor {
   const engine = part.engine;
@@ -609,7 +611,7 @@ function weightSg3(x: Tensor, dy: Tensor, d: Conv2dDims): Tensor {
 /**
  * 3x3 weight gradient of one input channel on rows of W % 4 == 0, W <= 4 min(SG, 8) (SeedNet: b1
  * of 28x28x1 inputs; conv2d_sg.wgsl `weight3x3_rows`): lanes are output channels, whole rows, each
- * value of dy loaded once. Chunks of consecutive images, summed in order by weight_sum.
+ * value of dy loaded once. Chunks of consecutive images, summed in order by sumPartials.
  */
 function weightSg3Rows(x: Tensor, dy: Tensor, d: Conv2dDims, sg: number): Tensor {
   const engine = x.engine;
