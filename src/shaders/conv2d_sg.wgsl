@@ -16,6 +16,7 @@
 //                16-column strip at a time, each input row loaded once, weights held throughout;
 //   few outputs: (<= 4 output channels) lanes are input channels instead, one output row of an
 //                8-column strip at a time, summed over the subgroup;
+//   one output:  (CPU adapters) lanes are images, whole output rows of each lane's own image;
 //   forward 1x1: 64 consecutive pixels, 64 FMAs per input channel;
 //   weight 3x3:  9 taps x 1 to 10 channels per invocation, one output row of an 8-column strip
 //                at a time, split into chunks whose partial sums conv2d.wgsl's weight_sum adds in a
@@ -35,7 +36,7 @@
 enable subgroups;
 
 // Sizes come in the uniform `prm` (one small buffer per shape, cached by conv2d.ts), so a kernel
-// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, WROW, RWIN, CIT, RCI, RQ, BO, CG), not once per
+// compiles once per structural choice (SG, TH, DIRECT, WHOLE, SB, WDIRECT, AINPLACE, XW4, WROW, RWIN, CIT, RCI, RQ, BO, CG, IW4), not once per
 // layer shape: lavapipe spends 1 to 3 seconds compiling each of these kernels.
 struct Params {
   n: u32,
@@ -54,6 +55,7 @@ struct Params {
   tiles1: u32,   // 1x1 forward: 16-vec4 tiles per plane
   seg1: u32,     // 1x1 weight: 2-vec4 segments per plane
   dwv: u32,      // weight 3x3: vec4s per row of B as read (w4 in place, else 2 tx)
+  rb: u32,       // forward3x3_images: output rows per band
 }
 
 @group(0) @binding(3) var<uniform> prm: Params;
@@ -587,6 +589,86 @@ fn forward3x3_few(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     fshift(0u, 0u); fshift(0u, 1u); fshift(1u, 0u); fshift(1u, 1u);
     fshift(2u, 0u); fshift(2u, 1u); fshift(3u, 0u); fshift(3u, 1u);
   }
+}
+
+// ---- 3x3 to one output channel, lanes = images (CPU adapters) ------------------------------------
+// One output channel from many input channels (SeedNet: the input gradient of b1 on 28x28, 16 -> 1).
+// The strip kernel above spreads the input channels over the lanes and sums each output over the
+// subgroup. On lavapipe its cost is the loads (a storage load whose address differs across lanes is
+// a loop over the lanes with a bounds check and a branch per component), and each of its lanes reads
+// 4 vec4s per row of an 8-column strip, twice the row. Here the lanes are SG images and each lane
+// computes whole output rows of its own image: it reads each vec4 of its input once (14 loads per
+// image row of SeedNet's 28x28 b1 instead of 32), its neighbour columns come from its own
+// registers, and no sum crosses lanes. A workgroup walks a band of prm.rb output rows down, one
+// input row per step: per input channel it loads the row's IW4 vec4s and adds the row into the
+// three output rows it reaches; the first of them is then complete, stored, and the rows move up.
+// The weights are the same for every lane: lane l loads those of channel g + l once per row and
+// group of SG channels and passes them around by shuffle (a load of them per channel and row cost
+// 10-15%). Measured variants (bench/README.md): two or four channels per loop iteration (1.3x and
+// 1.8x slower), loads interleaved with the taps (1.1x slower), two input rows per step, bands of
+// 14 rows at batch 128 (slower). On a GPU the lanes would read addresses a plane apart, so
+// conv2d.ts runs this on CPU adapters only.
+override IW4: u32 = 7u;   // vec4s per row, W / 4 (1..8)
+
+var<private> iacc: array<vec4f, 24>;  // [row slot: r-1, r, r+1][vec4 j of the row]: 8 slot + j
+var<private> irow: array<vec4f, 10>;  // the input row: irow[j + 1] = vec4 j; irow[0], irow[IW4 + 1] zero
+
+// Vec4 j of the input row through kernel rows 0, 1, 2 (k0, k1, k2) into output row slots 2, 1, 0:
+// out[x] += sum_kw row[x + kw - 1] k[kw] for the 4 columns x of vec4 j.
+fn itaps(j: u32, k0: vec3f, k1: vec3f, k2: vec3f) {
+  let v = irow[j + 1u];
+  let left = vec4f(irow[j].w, v.xyz);
+  let right = vec4f(v.yzw, irow[j + 2u].x);
+  iacc[16u + j] = fma(right, vec4f(k0.z), fma(v, vec4f(k0.y), fma(left, vec4f(k0.x), iacc[16u + j])));
+  iacc[8u + j] = fma(right, vec4f(k1.z), fma(v, vec4f(k1.y), fma(left, vec4f(k1.x), iacc[8u + j])));
+  iacc[j] = fma(right, vec4f(k2.z), fma(v, vec4f(k2.y), fma(left, vec4f(k2.x), iacc[j])));
+}
+
+fn istore(n: u32, img: u32, y: u32) {
+  if (n >= prm.n) { return; }
+  let out = (img * prm.h + y) * IW4;
+  for (var j = 0u; j < IW4; j++) { y4[out + j] = iacc[j]; }
+}
+
+// Grid: x = groups of SG images, y = bands of prm.rb output rows. prm.co == 1, prm.w == 4 IW4.
+@compute @workgroup_size(SG)
+fn forward3x3_images(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let n = wid.x * SG + lane;
+  let img = min(n, prm.n - 1u);   // lanes past the batch repeat the last image and store nothing
+  let y0 = wid.y * prm.rb;
+  let y1 = min(y0 + prm.rb, prm.h);
+  for (var i = 0u; i < 24u; i++) { iacc[i] = vec4f(0.0); }
+  for (var i = 0u; i < 10u; i++) { irow[i] = vec4f(0.0); }
+  let plane0 = img * prm.ci * prm.h * IW4;
+  // Input rows y0 - 1 .. y1 within the image; at step r, slot 0 holds output row r - 1.
+  for (var r = max(y0, 1u) - 1u; r <= min(y1, prm.h - 1u); r++) {
+    for (var g = 0u; g < prm.ci; g += SG) {
+      let cw = min(g + lane, prm.ci - 1u);
+      let wl0 = wq[cw * 3u];
+      let wl1 = wq[cw * 3u + 1u];
+      let wl2 = wq[cw * 3u + 2u];
+      for (var i = 0u; i < min(SG, prm.ci - g); i++) {
+        let w0 = subgroupShuffle(wl0, i);
+        let w1 = subgroupShuffle(wl1, i);
+        let w2 = subgroupShuffle(wl2, i);
+        let at = plane0 + ((g + i) * prm.h + r) * IW4;
+        for (var j = 0u; j < IW4; j++) { irow[j + 1u] = x4[at + j]; }
+        let k0 = kernel_row(w0, w1, w2, 0u);
+        let k1 = kernel_row(w0, w1, w2, 1u);
+        let k2 = kernel_row(w0, w1, w2, 2u);
+        for (var j = 0u; j < IW4; j++) { itaps(j, k0, k1, k2); }
+      }
+    }
+    if (r > y0) { istore(n, img, r - 1u); }
+    for (var j = 0u; j < IW4; j++) {
+      iacc[j] = iacc[8u + j];
+      iacc[8u + j] = iacc[16u + j];
+      iacc[16u + j] = vec4f(0.0);
+    }
+  }
+  // The band reaching the last image row: the row below is zero padding, so output row H - 1 (now
+  // in slot 0) is complete without it.
+  if (y1 == prm.h) { istore(n, img, prm.h - 1u); }
 }
 
 // ---- forward 1x1 ---------------------------------------------------------------------------

@@ -122,6 +122,11 @@ const ODD: [string, ConvShape][] = [
   // Few input channels on rows wider than 32: strips of 16 columns instead of whole rows.
   ['C_in 2, W 40 (strips)', shapeOf(1, 2, 3, 40, 5, 3)],
   ['C_in 1, W 36 (strips, input row window)', shapeOf(2, 1, 4, 36, 3, 3)],
+  // One output channel on CPU adapters: lanes are images (the b1 input gradient's kernel). 9 images
+  // fill one group of 8 lanes and 1 of the next; 11 channels (the input gradient's inputs) make a
+  // full group of SG and a partial one; 21 rows split into bands of 11 and 10 (few image groups).
+  ['one output channel by images: 9 images, 11 -> 1, 21 rows in two bands', shapeOf(9, 1, 21, 12, 11, 3)],
+  ['forward to one output channel, W 8', shapeOf(2, 5, 6, 8, 1, 3)],
   ['1x1, H*W % 4 != 0', shapeOf(1, 3, 5, 7, 6, 1)],
   ['1x1, C_in 20 (two channel blocks), C_out 9', shapeOf(2, 20, 12, 12, 9, 1)],
   ['1x1, batch 1, 3 -> 5', shapeOf(1, 3, 4, 4, 5, 1)],

@@ -19,9 +19,11 @@
 // rows are 8 or the divisor of H in 5..7 (tileRows); the 3x3 weight gradient of one input channel
 // on rows of W % 4 == 0, W <= 4 min(SG, 8) runs by whole rows (weightSg3Rows), the others with x
 // and dy swapped when the output channels fill more subgroup lanes than the input channels
-// (laneUse); on rows of W % 4 == 0, 3x3 convolutions with at most 4 output channels and at most
-// 2 SG input channels run the strip kernel whose lanes are input channels (fewOutputs), and the
-// others with at most 4 input channels the row-streaming one (fewInputs), by whole rows when
+// (laneUse); on CPU adapters, 3x3 convolutions to one output channel on rows of W % 4 == 0,
+// W <= 32 run the kernel whose lanes are images (oneOutputByImages); on rows of W % 4 == 0, the
+// other 3x3 convolutions with at most 4 output channels and at most 2 SG input channels run the
+// strip kernel whose lanes are input channels (fewOutputs), and the others with at most 4 input
+// channels the row-streaming one (fewInputs), by whole rows when
 // W <= 32 and the row fits the load rounds (WROW), with a window of input rows for one input
 // channel (RWIN); on CPU adapters the 3x3 forward kernels read their packed weights through a
 // uniform buffer when they fit 64 KB (uniformWeights).
@@ -76,6 +78,8 @@ const K_SG3_ROWS = kernel(convSgWgsl, 'forward3x3_rows', 'sg3x3_rows');
 const K_SG3_ROWS_U = kernel(convSgUniformWgsl, 'forward3x3_rows', 'sg3x3_rows_uniform_weights');
 const K_SG3_FEW = kernel(convSgWgsl, 'forward3x3_few', 'sg3x3_few');
 const K_SG3_FEW_U = kernel(convSgUniformWgsl, 'forward3x3_few', 'sg3x3_few_uniform_weights');
+const K_SG3_IMAGES = kernel(convSgWgsl, 'forward3x3_images', 'sg3x3_images');
+const K_SG3_IMAGES_U = kernel(convSgUniformWgsl, 'forward3x3_images', 'sg3x3_images_uniform_weights');
 
 /**
  * 3x3 convolutions with at most 4 output channels and at most two subgroups of input channels
@@ -257,6 +261,7 @@ interface SgParams {
   tiles1?: number;
   seg1?: number;
   dwv?: number;
+  rb?: number;
 }
 
 function sgParams(engine: Engine, p: SgParams): GPUBuffer {
@@ -264,7 +269,7 @@ function sgParams(engine: Engine, p: SgParams): GPUBuffer {
   const hw4 = Math.floor((p.h * p.w) / 4);
   return paramBuffer(engine, 'conv2d_sg', [
     p.n, p.ci, p.co, p.h, p.w, p.tx ?? 0, p.ty ?? 0, p.wv ?? 0,
-    p.hp ?? 0, w4, p.rc ?? 0, hw4, p.tiles1 ?? 0, p.seg1 ?? 0, p.dwv ?? 0,
+    p.hp ?? 0, w4, p.rc ?? 0, hw4, p.tiles1 ?? 0, p.seg1 ?? 0, p.dwv ?? 0, p.rb ?? 0,
   ]);
 }
 
@@ -365,6 +370,7 @@ function tileRows(h: number): number {
 function sg3x3(input: Tensor, w: Tensor, d: Conv2dDims, a: number, b: number, transpose: boolean, label: string): Tensor {
   const engine = input.engine;
   const sg = subgroupLanes(engine);
+  if (oneOutputByImages(engine, b, d.w)) return sg3x3Images(input, w, d, a, transpose, label);
   if (fewOutputs(a, b, d.w, sg)) return sg3x3Strips('few', input, w, d, a, b, transpose, label);
   if (fewInputs(a, d.w)) return sg3x3Strips('rows', input, w, d, a, b, transpose, label);
   const th = tileRows(d.h);
@@ -443,6 +449,39 @@ function sg3x3Strips(kind: 'rows' | 'few', input: Tensor, w: Tensor, d: Conv2dDi
     constants: kind === 'rows' ? { SG: sg, RCI: a, RQ: rq, WROW: wrow ? 1 : 0, RWIN: a === 1 ? 1 : 0 } : { SG: sg, BO: b, CG: Math.ceil(a / sg) },
     bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: b, h: d.h, w: d.w, tx })],
     workgroups: [gx, gy, kind === 'rows' ? Math.ceil(b / sg) : 1],
+    op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
+  });
+  wq.dispose();
+  return y;
+}
+
+/**
+ * 3x3 convolutions to one output channel on rows of W % 4 == 0, W <= 32 (SeedNet: b1's input
+ * gradient on 28x28) run, on CPU adapters, the kernel whose lanes are images (forward3x3_images):
+ * each lane reads its own image's rows once, where the strip kernel's lanes (input channels) read
+ * each row twice over, and a storage load costs a loop over the lanes on lavapipe. On GPUs the lanes
+ * would read addresses a whole plane apart; they keep the strip kernel.
+ */
+function oneOutputByImages(engine: Engine, b: number, w: number): boolean {
+  return engine.adapterInfo.software && b === 1 && w % 4 === 0 && w <= 32;
+}
+
+function sg3x3Images(input: Tensor, w: Tensor, d: Conv2dDims, a: number, transpose: boolean, label: string): Tensor {
+  const engine = input.engine;
+  const sg = subgroupLanes(engine);
+  const ubo = uniformWeights(engine, a * 3);
+  const wq = packedWeights3x3(engine, w, a, 1, transpose, ubo);
+  const y = engine.empty([d.n, 1, d.h, d.w], 'f32', label);
+  // Whole planes per workgroup unless the batch gives fewer than 8 groups of images: then bands of
+  // at least 8 rows. Each band reads 2 rows more than it stores; at batch 128 (16 groups) bands of
+  // 14 rows measured slower than whole 28-row planes (4.46 vs 4.00 ms, a first version of the kernel).
+  const groups = Math.ceil(d.n / sg);
+  const bands = Math.max(1, Math.min(Math.floor(d.h / 8), Math.ceil(8 / groups)));
+  const rb = Math.ceil(d.h / bands);
+  engine.dispatch(ubo ? K_SG3_IMAGES_U : K_SG3_IMAGES, {
+    constants: { SG: sg, IW4: d.w / 4 },
+    bindings: [input, wq, y, sgParams(engine, { n: d.n, ci: a, co: 1, h: d.h, w: d.w, rb })],
+    workgroups: [groups, Math.ceil(d.h / rb), 1],
     op: transpose ? 'conv2d.input3x3' : 'conv2d.forward3x3',
   });
   wq.dispose();
