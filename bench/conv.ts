@@ -80,7 +80,8 @@ function median(v: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function filled(engine: Engine, shape: number[], seed: number, label: string): Tensor {
+/** A tensor of the bench's deterministic inputs: uniform in [-1, 1) from a linear congruential generator. */
+export function filled(engine: Engine, shape: number[], seed: number, label: string): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
   let s = seed >>> 0;

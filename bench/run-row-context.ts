@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { Engine, ops, type Tensor } from '../src/engine/index.js';
 import { matmulProbe, timeDispatches } from './ceiling.js';
-import { DATASETS, seedNetConvLayers } from './conv.js';
+import { DATASETS, filled, seedNetConvLayers } from './conv.js';
 
 const USAGE = 'usage: node dist/bench-row-context.mjs [--row REGEX] [--rounds N] [--probe NAME] (see the header of bench/run-row-context.ts)';
 let values: { row?: string; rounds?: string; probe?: string; help?: boolean };
@@ -40,14 +40,8 @@ const wanted = new RegExp(values.row!);
 
 const engine = await Engine.create();
 const owned: Tensor[] = [];
-function filled(shape: number[], seed: number): Tensor {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = seed >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  const t = engine.tensor(data, shape, 'f32', 'row-context input');
+function input(shape: number[], seed: number): Tensor {
+  const t = filled(engine, shape, seed, 'row-context input');
   owned.push(t);
   return t;
 }
@@ -61,9 +55,9 @@ for (const ds of DATASETS) {
   for (const l of seedNetConvLayers(ds.cin, ds.size)) {
     if (l.k !== 3) continue;
     const n = 128;
-    const x = filled([n, l.ci, l.hw, l.hw], 1);
-    const w = filled([l.co, l.ci, 3, 3], 2);
-    const dy = filled([n, l.co, l.hw, l.hw], 3);
+    const x = input([n, l.ci, l.hw, l.hw], 1);
+    const w = input([l.co, l.ci, 3, 3], 2);
+    const dy = input([n, l.co, l.hw, l.hw], 3);
     const o = { padding: 1 };
     const name = (what: string) => `conv ${ds.name} ${l.name} 3x3 ${what}`;
     rows.push({ name: name('forward'), run: () => ops.conv2d(x, w, o) });
