@@ -475,8 +475,8 @@ fn forward3x3_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 }
 
 // ---- 3x3 with few output channels -------------------------------------------------------------
-// With BO <= 4 output channels (SeedNet: the input gradient of b1, 1 or 3 channels) the layout
-// above would leave SG - BO lanes of each subgroup idle. Here the lanes are input channels instead
+// With BO <= 4 output channels (SeedNet: the input gradient of b1, 3 channels, and 1 on GPUs) the
+// layout above would leave SG - BO lanes of each subgroup idle. Here the lanes are input channels instead
 // (channel g SG + lane for g < CG), and each output is summed over the subgroup. A workgroup walks
 // one 8-column strip of one image down its rows (W % 4 == 0, read in place): at row step r each
 // lane loads row r of its channels (arow_direct: columns x0-1 .. x0+8) and adds it into the three

@@ -83,8 +83,9 @@ const K_SG3_IMAGES_U = kernel(convSgUniformWgsl, 'forward3x3_images', 'sg3x3_ima
 
 /**
  * 3x3 convolutions with at most 4 output channels and at most two subgroups of input channels
- * (SeedNet: b1's input gradient, 16 -> 1 or 3) run the kernel whose lanes are input channels
- * (forward3x3_few), when W % 4 == 0 (it reads rows in place). The tile kernel's lanes are output
+ * (SeedNet: b1's input gradient, 16 -> 3, and 16 -> 1 except on CPU adapters, oneOutputByImages)
+ * run the kernel whose lanes are input channels (forward3x3_few), when W % 4 == 0 (it reads rows
+ * in place). The tile kernel's lanes are output
  * channels: it would fill 1 or 3 of 8 lanes.
  */
 function fewOutputs(a: number, b: number, w: number, sg: number): boolean {
