@@ -34,12 +34,18 @@ export function enlargement(height: number, width: number): number {
   return Math.max(1, Math.round(90 / Math.max(height, width)));
 }
 
+/** Each test image's difficulty (the fraction of `runs` runs that misclassify it), for the captions. */
+export interface Difficulty {
+  perImage: Float64Array;
+  runs: number;
+}
+
 /**
  * A grid of the first `count` misclassified test images (file order), at most 10 per row, each
- * enlarged and captioned "#index", "true: X", "pred: Y" (class names cut to fit the cell). With
- * no mistakes the PNG says so.
+ * enlarged and captioned "#index", "true: X", "pred: Y" (class names cut to fit the cell) and,
+ * when given, the image's difficulty. With no mistakes the PNG says so.
  */
-export function misclassifiedPng(dataset: ReportDataset, run: NormRun, count = 20): Buffer {
+export function misclassifiedPng(dataset: ReportDataset, run: NormRun, count = 20, difficulty?: Difficulty): Buffer {
   const all = mistakes(dataset.testLabels, run.predictions);
   const shown = all.slice(0, Math.max(0, count));
   const evaluated = Math.min(dataset.testLabels.length, run.predictions.length);
@@ -48,24 +54,26 @@ export function misclassifiedPng(dataset: ReportDataset, run: NormRun, count = 2
   const imgW = W * scale;
   const imgH = H * scale;
   const cellW = Math.max(imgW, measureText('pred: T-shirt/top').width) + 14;
-  const cellH = imgH + 6 + 3 * LINE_HEIGHT + 10;
+  const captionLines = difficulty ? 4 : 3;
+  const cellH = imgH + 6 + captionLines * LINE_HEIGHT + 10;
   const cols = Math.max(1, Math.min(10, shown.length));
   const rows = Math.ceil(shown.length / cols);
   const margin = 16;
 
   const rate = evaluated ? ((100 * all.length) / evaluated).toFixed(2) : '0.00';
   const which = shown.length === all.length ? `all ${shown.length}` : `first ${shown.length}`;
-  const title = shown.length
-    ? `${normTitle(run.norm, run.groups)}: ${which} misclassified test image${shown.length === 1 ? '' : 's'}`
-    : `${normTitle(run.norm, run.groups)}: no misclassified test images`;
+  const who = `${normTitle(run.norm, run.groups)}, seed ${run.seed}`;
+  const title = shown.length ? `${who}: ${which} misclassified test image${shown.length === 1 ? '' : 's'}` : `${who}: no misclassified test images`;
   const sub = `${dataset.name}: ${all.length} of ${evaluated} test images wrong (${rate}%)` + (shown.length ? `; test-file order, enlarged ${scale}x` : '');
-  const legend = 'green: true class   red: predicted class';
+  const legend =
+    'green: true class   red: predicted class' + (difficulty ? `   difficulty: fraction of all ${difficulty.runs} runs (every norm and seed) that miss the image` : '');
   const headH = margin + 2 * LINE_HEIGHT + 4 + 2 * LINE_HEIGHT + 8;
   const why = evaluated ? `every one of the ${evaluated} test images is classified correctly` : 'no test predictions were recorded';
   const width = Math.max(
     shown.length ? cols * cellW + 2 * margin : measureText(why).width + 2 * margin,
     measureText(title, 2).width + 2 * margin + 2,
     measureText(sub).width + 2 * margin,
+    measureText(legend).width + 2 * margin,
     480,
   );
   const height = headH + (shown.length ? rows * cellH : 2 * LINE_HEIGHT + 20) + margin;
@@ -94,6 +102,7 @@ export function misclassifiedPng(dataset: ReportDataset, run: NormRun, count = 2
     r.text(fitText(`true: ${className(dataset.classes, m.label)}`, maxW), tx, ty, TRUE_COLOR);
     ty += LINE_HEIGHT;
     r.text(fitText(`pred: ${className(dataset.classes, m.predicted)}`, maxW), tx, ty, PRED_COLOR);
+    if (difficulty) r.text(fitText(`difficulty ${difficulty.perImage[m.index]!.toFixed(2)}`, maxW), tx, ty + LINE_HEIGHT, MUTED);
   });
   return r.toPng();
 }

@@ -1,6 +1,6 @@
-// Line charts for the report: axes with "nice" ticks, tick labels, axis labels, a title, gridlines
-// and a legend that sits above the plot area (so it never covers the data). curvesPng draws one
-// norm's four curves as 2x2 panels, as the seed's figures do; overlayPng overlays the norms.
+// Line charts for the report: axes with "nice" ticks, tick labels, axis labels, a title, gridlines,
+// shaded bands (the spread over seeds) and a legend that sits above the plot area (so it never
+// covers the data). curves.ts draws the report's curves with them.
 import { Raster, measureText, fitText, LINE_HEIGHT, type Rgb } from './raster.js';
 import type { NormRun } from './types.js';
 import { niceTicks, formatTick } from './ticks.js';
@@ -37,6 +37,8 @@ export interface Series {
   markersOnly?: boolean;
   /** Leave out of the legend. */
   noLegend?: boolean;
+  /** A shaded band (x, low, high) drawn under the line: the spread over seeds. */
+  band?: readonly (readonly [number, number, number])[];
 }
 
 export interface LegendEntry {
@@ -119,7 +121,8 @@ export function legendHeight(entries: readonly LegendEntry[], w: number): number
 
 /** Draws a complete line chart (title, legend, axes, ticks, gridlines, series) inside `box`. */
 export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
-  const finite = spec.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])));
+  const bandPoints = spec.series.flatMap((s) => (s.band ?? []).flatMap(([x, lo, hi]) => [[x, lo] as const, [x, hi] as const]));
+  const finite = [...spec.series.flatMap((s) => s.points), ...bandPoints].filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
   const xs = finite.map((p) => p[0]);
   const ys = finite.map((p) => p[1]);
   const xInteger = spec.xInteger ?? true;
@@ -191,7 +194,8 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
     return;
   }
 
-  // Series: lines first, then markers on top.
+  // Bands under everything, then lines, then markers on top.
+  for (const s of spec.series) if (s.band) fillBand(r, s.band, s.color, X, Y, plotTop, plotBottom);
   for (const s of spec.series) {
     if (s.markersOnly) continue;
     let run: [number, number][] = [];
@@ -223,29 +227,35 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-
-function pct(v: number): string {
-  return `${(100 * v).toFixed(2)}%`;
-}
-
-type Metric = 'trainAccuracy' | 'testAccuracy' | 'trainLoss' | 'testLoss';
-
-function points(run: NormRun, m: Metric): [number, number][] {
-  const accuracy = m === 'trainAccuracy' || m === 'testAccuracy';
-  return run.epochs.map((e) => [e.epoch, accuracy ? 100 * e[m] : e[m]]);
-}
-
-/** Index of the best epoch by a metric (highest accuracy or lowest loss), -1 when none is finite. */
-export function bestIndex(run: NormRun, m: Metric): number {
-  const higher = m === 'trainAccuracy' || m === 'testAccuracy';
-  let best = -1;
-  run.epochs.forEach((e, i) => {
-    const v = e[m];
-    if (!Number.isFinite(v)) return;
-    if (best < 0 || (higher ? v > run.epochs[best]![m] : v < run.epochs[best]![m])) best = i;
-  });
-  return best;
+/** Shades between a band's low and high edges, linearly interpolated per pixel column. */
+function fillBand(
+  r: Raster,
+  band: readonly (readonly [number, number, number])[],
+  color: Rgb,
+  X: (v: number) => number,
+  Y: (v: number) => number,
+  top: number,
+  bottom: number,
+): void {
+  const pts = band.filter(([x, lo, hi]) => [x, lo, hi].every(Number.isFinite)).map(([x, lo, hi]) => [X(x), Y(hi), Y(lo)] as const);
+  const span = (px: number, y0: number, y1: number) => {
+    for (let y = Math.max(top + 1, Math.round(y0)); y <= Math.min(bottom - 1, Math.round(y1)); y++) r.blendPixel(px, y, color, 0.18);
+  };
+  if (pts.length === 1) {
+    const [x, y0, y1] = pts[0]!;
+    for (let dx = -2; dx <= 2; dx++) span(Math.round(x) + dx, y0, y1);
+    return;
+  }
+  for (let i = 1; i < pts.length; i++) {
+    const [xa, ta, ba] = pts[i - 1]!;
+    const [xb, tb, bb] = pts[i]!;
+    const first = Math.round(xa);
+    const last = Math.round(xb) - (i < pts.length - 1 ? 1 : 0);
+    for (let px = first; px <= last; px++) {
+      const t = xb === xa ? 0 : (px - xa) / (xb - xa);
+      span(px, ta + t * (tb - ta), ba + t * (bb - ba));
+    }
+  }
 }
 
 export function normTitle(norm: NormRun['norm'], groups?: number): string {
@@ -253,86 +263,5 @@ export function normTitle(norm: NormRun['norm'], groups?: number): string {
   return `${norm} norm`;
 }
 
-const PANEL_W = 470;
-const PANEL_H = 330;
-
-/**
- * One norm's curves as 2x2 panels: train accuracy, test accuracy, train loss, test loss per
- * epoch. The best epoch of each curve is marked and named in that panel's legend.
- */
-export function curvesPng(run: NormRun, title?: string): Buffer {
-  const headH = 34;
-  const r = new Raster(2 * PANEL_W, headH + 2 * PANEL_H);
-  r.text(title ?? `${normTitle(run.norm, run.groups)}: accuracy and loss per epoch`, r.width / 2, 10, TEXT, { scale: 2, align: 'center', bold: true });
-  const panels: { m: Metric; title: string; color: Rgb }[] = [
-    { m: 'trainAccuracy', title: 'Train accuracy', color: TRAIN_COLOR },
-    { m: 'testAccuracy', title: 'Test accuracy', color: TEST_COLOR },
-    { m: 'trainLoss', title: 'Train loss', color: TRAIN_COLOR },
-    { m: 'testLoss', title: 'Test loss', color: TEST_COLOR },
-  ];
-  panels.forEach((p, i) => {
-    const accuracy = p.m.endsWith('Accuracy');
-    const name = accuracy ? (p.m === 'trainAccuracy' ? 'train accuracy' : 'test accuracy') : p.m === 'trainLoss' ? 'train loss' : 'test loss';
-    const series: Series[] = [{ name, color: p.color, points: points(run, p.m) }];
-    const b = bestIndex(run, p.m);
-    if (b >= 0 && run.epochs.length > 1) {
-      const e = run.epochs[b]!;
-      const v = e[p.m];
-      series.push({
-        name: `${accuracy ? 'best' : 'lowest'}: ${accuracy ? pct(v) : v.toFixed(4)} (epoch ${e.epoch})`,
-        color: BEST_COLOR,
-        points: [[e.epoch, accuracy ? 100 * v : v]],
-        markersOnly: true,
-        marker: 'diamond',
-      });
-    }
-    drawLineChart(r, { x: (i % 2) * PANEL_W, y: headH + Math.floor(i / 2) * PANEL_H, w: PANEL_W, h: PANEL_H }, {
-      title: p.title,
-      xLabel: 'epoch',
-      yLabel: accuracy ? 'accuracy (%)' : 'loss (mean NLL)',
-      series,
-      ySuffix: accuracy ? '%' : '',
-      yClamp: accuracy ? [0, 100] : undefined,
-    });
-  });
-  return r.toPng();
-}
-
-/**
- * The norms overlaid: an accuracy panel and a loss panel, one colour per norm, train dashed and
- * test solid, with one shared legend under the title.
- */
-export function overlayPng(runs: readonly NormRun[], title = 'Batch vs Group vs Layer norm'): Buffer {
-  const w = 560;
-  const h = 400;
-  const entries: LegendEntry[] = [
-    ...runs.map((run) => ({ label: normTitle(run.norm, run.groups), color: NORM_COLORS[run.norm] })),
-    { label: 'train (dashed)', color: MUTED, dashed: true },
-    { label: 'test (solid)', color: MUTED },
-  ];
-  const legendH = legendHeight(entries, 2 * w - 40);
-  const headH = 10 + 2 * LINE_HEIGHT + 6 + legendH + 4;
-  const r = new Raster(2 * w, headH + h);
-  r.text(title, r.width / 2, 10, TEXT, { scale: 2, align: 'center', bold: true });
-  drawLegend(r, entries, 20, 10 + 2 * LINE_HEIGHT + 6, 2 * w - 40);
-  const panel = (i: number, accuracy: boolean) => {
-    const series: Series[] = [];
-    for (const run of runs) {
-      const color = NORM_COLORS[run.norm];
-      series.push({ name: `${run.norm} train`, color, dashed: true, points: points(run, accuracy ? 'trainAccuracy' : 'trainLoss') });
-      series.push({ name: `${run.norm} test`, color, points: points(run, accuracy ? 'testAccuracy' : 'testLoss') });
-    }
-    drawLineChart(r, { x: i * w, y: headH - 8, w, h }, {
-      title: accuracy ? 'Accuracy' : 'Loss',
-      xLabel: 'epoch',
-      yLabel: accuracy ? 'accuracy (%)' : 'loss (mean NLL)',
-      series,
-      legend: [],
-      ySuffix: accuracy ? '%' : '',
-      yClamp: accuracy ? [0, 100] : undefined,
-    });
-  };
-  panel(0, true);
-  panel(1, false);
-  return r.toPng();
-}
+/** Colours the charts share with curves.ts: train and test series, the best-epoch marker, muted text. */
+export const CHART_COLORS = { train: TRAIN_COLOR, test: TEST_COLOR, best: BEST_COLOR, text: TEXT, muted: MUTED, axis: AXIS, grid: GRID } as const;

@@ -1,27 +1,18 @@
-// A short reading of a comparison, written from the measured numbers: every sentence is computed
-// from the runs (ranking, train-test gap, curve shapes, speed) or the recipe (caveats).
-import type { ComparisonResult, EpochRow, NormRun } from './types.js';
+// A short reading of a comparison, written from the measured numbers: every verdict comes from the
+// statistics (comparison-stats.ts: intervals over seeds, McNemar's test with one seed), the curves'
+// shapes from the per-epoch means over seeds, and caveats from the recipe. No fixed thresholds.
+import type { ComparisonResult, EpochRow, NormName, NormRun } from './types.js';
 import { normTitle } from './plots.js';
-
-/** Lead (in accuracy points) under which two single-seed runs are called indistinguishable. */
-export const NOISE_POINTS = 0.3;
-/** Train-test gap (points) from which a norm is said to overfit noticeably. */
-export const OVERFIT_POINTS = 1.0;
-
-const pts = (x: number) => (100 * x).toFixed(2);
-const pct = (x: number) => `${pts(x)}%`;
-const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+import { comparisonStats, type ComparisonStats, type NormSummary, type RunStats } from './comparison-stats.js';
+import { andList, cap, ciPoints, namer, percent, points, resolutionSentence, testVerdicts, type Namer } from './verdicts.js';
+import { sideOfZero, type Interval } from '../stats/stats.js';
 
 export function normName(run: Pick<NormRun, 'norm' | 'groups'>): string {
   return normTitle(run.norm, run.groups);
 }
 
-function finalRow(run: NormRun): EpochRow | undefined {
-  return run.epochs.at(-1);
-}
-
 /** The epoch with the highest test accuracy (first of ties), ignoring non-finite values. */
-export function bestTestEpoch(run: NormRun): EpochRow | undefined {
+export function bestTestEpoch(run: Pick<NormRun, 'epochs'>): EpochRow | undefined {
   let best: EpochRow | undefined;
   for (const e of run.epochs) if (Number.isFinite(e.testAccuracy) && (!best || e.testAccuracy > best.testAccuracy)) best = e;
   return best;
@@ -33,197 +24,160 @@ export function mean(xs: readonly number[]): number {
 }
 
 /** Mean wall-clock seconds of an epoch's training. */
-export function secondsPerEpoch(run: NormRun): number {
+export function secondsPerEpoch(run: Pick<NormRun, 'epochs'>): number {
   return mean(run.epochs.map((e) => e.seconds));
 }
 
-/** Final train accuracy minus final test accuracy (fractions); NaN without epochs. */
-export function trainTestGap(run: NormRun): number {
-  const f = finalRow(run);
-  return f ? f.trainAccuracy - f.testAccuracy : NaN;
+/** The runs of one norm, seeds ascending. */
+export function runsOf(result: Pick<ComparisonResult, 'runs'>, norm: NormName): NormRun[] {
+  return result.runs.filter((r) => r.norm === norm).sort((a, b) => a.seed - b.seed);
 }
 
-function list(items: string[]): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
+const EPOCH_FIELDS = ['trainLoss', 'trainAccuracy', 'trainEvalLoss', 'trainEvalAccuracy', 'testLoss', 'testAccuracy', 'seconds', 'imagesPerSec', 'lr'] as const;
 
-function rankingSentences(runs: NormRun[]): string[] {
-  const ranked = runs.filter((r) => finalRow(r) && Number.isFinite(finalRow(r)!.testAccuracy)).sort((a, b) => finalRow(b)!.testAccuracy - finalRow(a)!.testAccuracy);
-  if (!ranked.length) return ['No norm recorded a finite test accuracy, so there is nothing to rank.'];
-  const top = ranked[0]!;
-  const topAcc = finalRow(top)!.testAccuracy;
-  if (ranked.length === 1) return [`Only ${normName(top)} ran; its final test accuracy is ${pct(topAcc)}.`];
-  const others = ranked.slice(1).map((r) => {
-    const acc = finalRow(r)!.testAccuracy;
-    return `${(100 * (topAcc - acc)).toFixed(2)} points ahead of ${normName(r)} at ${pct(acc)}`;
+/** Per epoch, each field averaged over the runs that reached that epoch (a non-finite value stays non-finite). */
+export function meanEpochs(runs: readonly NormRun[]): EpochRow[] {
+  const n = Math.max(0, ...runs.map((r) => r.epochs.length));
+  return Array.from({ length: n }, (_, i) => {
+    const rows = runs.map((r) => r.epochs[i]).filter((e): e is EpochRow => e !== undefined);
+    const row = { epoch: i + 1 } as EpochRow;
+    for (const f of EPOCH_FIELDS) row[f] = rows.reduce((a, e) => a + e[f], 0) / rows.length;
+    return row;
   });
-  const out = [`${cap(normName(top))} has the best final test accuracy, ${pct(topAcc)}: ${list(others)}.`];
-  const lead = 100 * (topAcc - finalRow(ranked[1]!)!.testAccuracy);
-  if (lead < NOISE_POINTS) {
-    out.push(
-      `A lead of ${lead.toFixed(2)} points over ${normName(ranked[1]!)} is within the run-to-run noise of a single seed ` +
-        `(about ${NOISE_POINTS} points), so these two are not separated by this run.`,
-    );
-  }
-  // The ranking by each norm's best epoch, when it differs from the final one.
-  const byBest = runs.filter((r) => bestTestEpoch(r)).sort((a, b) => bestTestEpoch(b)!.testAccuracy - bestTestEpoch(a)!.testAccuracy);
-  const bestTop = byBest[0];
-  if (bestTop && bestTop !== top) {
-    const e = bestTestEpoch(bestTop)!;
-    out.push(
-      `Ranked by each norm's best epoch instead, ${normName(bestTop)} leads with ${pct(e.testAccuracy)} at epoch ${e.epoch} ` +
-        `(${normName(top)}'s best is ${pct(bestTestEpoch(top)!.testAccuracy)}).`,
-    );
-  }
-  const worst = ranked.at(-1)!;
-  const spread = 100 * (topAcc - finalRow(worst)!.testAccuracy);
-  if (ranked.length > 2) out.push(`The spread between the best and the worst norm is ${spread.toFixed(2)} points.`);
-  return out;
 }
 
-function gapSentences(runs: NormRun[], augment: boolean): string[] {
-  const withGap = runs.filter((r) => Number.isFinite(trainTestGap(r)));
-  if (!withGap.length) return [];
-  const parts = withGap.map((r) => `${normName(r)} ${(100 * trainTestGap(r)).toFixed(2)}`);
-  const out = [`Train-test gap at the last epoch (train minus test accuracy, in points; the seed's overfitting reading): ${list(parts)}.`];
-  const most = [...withGap].sort((a, b) => trainTestGap(b) - trainTestGap(a))[0]!;
-  const g = 100 * trainTestGap(most);
-  if (g >= OVERFIT_POINTS) {
-    const least = [...withGap].sort((a, b) => trainTestGap(a) - trainTestGap(b))[0]!;
-    out.push(
-      withGap.length > 1
-        ? `${cap(normName(most))} overfits most (gap ${g.toFixed(2)} points); ${normName(least)} least (${(100 * trainTestGap(least)).toFixed(2)}).`
-        : `${cap(normName(most))} overfits: its gap is ${g.toFixed(2)} points.`,
-    );
-  } else {
-    out.push(`No norm's train accuracy exceeds its test accuracy by more than ${OVERFIT_POINTS} point, so no norm overfits noticeably in this run.`);
-  }
-  const negative = withGap.filter((r) => trainTestGap(r) < 0);
-  if (negative.length) {
-    out.push(
-      `${cap(list(negative.map(normName)))} ${negative.length === 1 ? 'has' : 'have'} a negative gap: test accuracy above train accuracy, ` +
-        'which happens when training accuracy is averaged over an epoch while the weights were still improving' +
-        (augment ? ', and because augmented training images are harder than the plain test images.' : '.'),
-    );
-  }
-  return out;
-}
-
-function curveSentence(run: NormRun): string {
-  const E = run.epochs;
-  const name = cap(normName(run));
-  if (!E.length) return `${name} recorded no epochs.`;
+function curveSentence(name: string, E: EpochRow[], seeds: number): string {
+  const who = seeds > 1 ? `${cap(name)} (mean of ${seeds} seeds)` : cap(name);
+  if (!E.length) return `${who} recorded no epochs.`;
   const bad = E.find((e) => !Number.isFinite(e.trainLoss) || !Number.isFinite(e.testLoss));
-  if (bad) return `${name} diverged: its loss is not finite from epoch ${bad.epoch} on, so its other numbers are not meaningful.`;
-  if (E.length === 1) return `${name} ran a single epoch, so its curves are single points and show no trend.`;
+  if (bad) return `${who} diverged: its loss is not finite from epoch ${bad.epoch} on, so its other numbers are not meaningful.`;
+  if (E.length === 1) return `${who} ran a single epoch, so its curves are single points and show no trend.`;
   const last = E.at(-1)!;
-  const first = E[0]!;
   let minI = 0;
   E.forEach((e, i) => {
     if (e.testLoss < E[minI]!.testLoss) minI = i;
   });
   const minE = E[minI]!;
-  const parts: string[] = [];
-  const rose = minI < E.length - 1 && last.testLoss > minE.testLoss * 1.02;
-  if (rose && last.trainLoss < minE.trainLoss) {
-    parts.push(
-      `test loss bottomed at ${minE.testLoss.toFixed(4)} (epoch ${minE.epoch}) and rose to ${last.testLoss.toFixed(4)} by epoch ${last.epoch} ` +
-        `while train loss kept falling (${minE.trainLoss.toFixed(4)} to ${last.trainLoss.toFixed(4)}): an overfitting signal`,
+  // "Rose" means the last epoch's test loss is above the lowest one, on the mean curve.
+  if (minI < E.length - 1) {
+    const trainFell = last.trainEvalLoss < minE.trainEvalLoss;
+    return (
+      `${who}: test loss was lowest at epoch ${minE.epoch} (${minE.testLoss.toFixed(4)}) and ended at ${last.testLoss.toFixed(4)}` +
+      (trainFell ? `, while the evaluation-mode train loss kept falling (${minE.trainEvalLoss.toFixed(4)} to ${last.trainEvalLoss.toFixed(4)}): the shape of overfitting.` : '.')
     );
-  } else if (rose) {
-    parts.push(`test loss bottomed at ${minE.testLoss.toFixed(4)} (epoch ${minE.epoch}) and ended at ${last.testLoss.toFixed(4)}, with train loss not falling either`);
-  } else if (minI === E.length - 1) {
-    parts.push(`test loss fell from ${first.testLoss.toFixed(4)} to ${last.testLoss.toFixed(4)} and was still at its lowest at the last epoch, so training had not yet saturated`);
-  } else {
-    parts.push(`test loss levelled off: lowest ${minE.testLoss.toFixed(4)} at epoch ${minE.epoch}, ${last.testLoss.toFixed(4)} at the end`);
   }
-  const best = bestTestEpoch(run)!;
-  if (best.epoch === last.epoch) parts.push(`its best test accuracy is at the last epoch (${pct(last.testAccuracy)})`);
-  else parts.push(`its best test accuracy, ${pct(best.testAccuracy)} at epoch ${best.epoch}, is ${(100 * (best.testAccuracy - last.testAccuracy)).toFixed(2)} points above the final`);
-  // Test-accuracy drops between consecutive epochs: evaluation instability.
-  let drop = 0;
-  let dropAt = 0;
-  for (let i = 1; i < E.length; i++) {
-    const d = E[i - 1]!.testAccuracy - E[i]!.testAccuracy;
-    if (d > drop) {
-      drop = d;
-      dropAt = E[i]!.epoch;
-    }
-  }
-  if (100 * drop >= 1) parts.push(`test accuracy fell by ${(100 * drop).toFixed(2)} points at epoch ${dropAt}, a bumpy curve`);
-  return `${name}: ${parts.join('; ')}.`;
+  return `${who}: test loss fell from ${E[0]!.testLoss.toFixed(4)} to ${last.testLoss.toFixed(4)} and was still at its lowest at the last epoch, so training had not saturated.`;
 }
 
-function speedSentences(runs: NormRun[]): string[] {
-  const timed = runs.filter((r) => Number.isFinite(secondsPerEpoch(r)) && secondsPerEpoch(r) > 0);
-  if (!timed.length) return [];
-  const parts = timed.map((r) => `${normName(r)} ${secondsPerEpoch(r).toFixed(2)} s`);
-  const out: string[] = [];
-  if (timed.length === 1) out.push(`Training took ${parts[0]} per epoch on average.`);
-  else {
-    const sorted = [...timed].sort((a, b) => secondsPerEpoch(a) - secondsPerEpoch(b));
-    const fast = sorted[0]!;
-    const slow = sorted.at(-1)!;
-    const ratio = secondsPerEpoch(slow) / secondsPerEpoch(fast);
-    const tail =
-      ratio < 1.05
-        ? 'all within 5% of each other, so the norm barely changes the cost of an epoch'
-        : `${normName(slow)} is the slowest, ${(100 * (ratio - 1)).toFixed(0)}% slower than ${normName(fast)}, the fastest`;
-    out.push(`Mean seconds per training epoch: ${list(parts)}; ${tail}.`);
+/** A norm's final measure with its interval: over seeds (t) when there are several, else the one run's. */
+function withInterval(s: NormSummary, single: Interval | undefined): string {
+  const ci = s.n >= 2 ? s.ci95 : single ?? null;
+  const how = s.n >= 2 ? `over ${s.n} seeds` : 'one seed, from its images';
+  return `${points(s.mean)} points, 95% CI ${ciPoints(ci)} (${how})`;
+}
+
+function gapSentences(stats: ComparisonStats, name: Namer): string[] {
+  const rows = stats.gaps.norms.filter((s) => s.n > 0);
+  if (!rows.length) return [];
+  const single = (norm: NormName) => stats.runs.find((r) => r.norm === norm)?.gap95;
+  const parts = rows.map((s) => `${name(s.norm)} ${withInterval(s, single(s.norm))}`);
+  const out = [
+    `Train-test gap at the last epoch (train accuracy in evaluation mode on ${stats.trainEvalCount.toLocaleString('en-US')} fixed training images, minus test accuracy): ${andList(parts)}.`,
+  ];
+  const ci = (s: NormSummary) => (s.n >= 2 ? s.ci95 : single(s.norm) ?? null);
+  const over = rows.filter((s) => sideOfZero(ci(s)) > 0).map((s) => name(s.norm));
+  const under = rows.filter((s) => sideOfZero(ci(s)) < 0).map((s) => name(s.norm));
+  const none = rows.filter((s) => sideOfZero(ci(s)) === 0).map((s) => name(s.norm));
+  if (over.length) out.push(`${cap(andList(over))} ${over.length === 1 ? 'fits' : 'fit'} the training images better than the test images beyond the interval: overfitting at this budget.`);
+  if (none.length) out.push(`${cap(andList(none))}: the gap is not separated from zero, so no overfitting is shown.`);
+  if (under.length) out.push(`${cap(andList(under))}: test accuracy is above train accuracy beyond the interval.`);
+  const sepd = stats.gaps.pairs.filter((p) => p.side !== 0);
+  for (const p of sepd) {
+    const [hi, lo] = p.side > 0 ? [p.a, p.b] : [p.b, p.a];
+    out.push(`${cap(name(hi))}'s gap is larger than ${name(lo)}'s by ${points(Math.abs(p.meanDiff))} points (${p.method}${p.ci95 ? `, 95% CI ${ciPoints(p.side > 0 ? p.ci95 : [-p.ci95[1], -p.ci95[0]])}` : ''}).`);
   }
-  // First epoch much slower than the rest: pipeline compilation and warm-up.
-  const warm = timed.filter((r) => r.epochs.length >= 3).map((r) => ({ r, k: r.epochs[0]!.seconds / mean(r.epochs.slice(1).map((e) => e.seconds)) }));
-  const slowStart = warm.filter((w) => w.k >= 1.3);
-  if (slowStart.length) {
+  // The seed's figure, for contrast: the running training-mode average taken while the weights moved.
+  const diffs = stats.runs.filter((r) => Number.isFinite(r.runningTrainAccuracy) && Number.isFinite(r.trainEvalAccuracy));
+  if (diffs.length) {
+    const by = (norm: NormName) => mean(diffs.filter((r) => r.norm === norm).map((r) => r.trainEvalAccuracy - r.runningTrainAccuracy));
+    const norms = [...new Set(diffs.map((r) => r.norm))];
     out.push(
-      `The first epoch was slower than the later ones (${list(slowStart.map((w) => `${normName(w.r)} ${w.k.toFixed(1)}x`))}): ` +
-        'shader compilation and warm-up, which the per-epoch means include.',
+      `The running training-mode average (the seed's "train accuracy") minus the evaluation-mode figure is ` +
+        `${andList(norms.map((n) => `${by(n) > 0 ? '-' : '+'}${points(Math.abs(by(n)))} points for ${name(n)}`))} (mean over seeds), ` +
+        'so gaps computed from it are not like-for-like with the test figures.',
     );
   }
   return out;
+}
+
+function speedSentence(result: ComparisonResult, name: Namer): string | null {
+  const per = result.norms
+    .map((norm) => ({ norm, s: runsOf(result, norm).map(secondsPerEpoch).filter((x) => Number.isFinite(x) && x > 0) }))
+    .filter((x) => x.s.length);
+  if (!per.length) return null;
+  const range = (s: number[]) => (s.length > 1 ? ` (${Math.min(...s).toFixed(2)}-${Math.max(...s).toFixed(2)} over ${s.length} seeds)` : '');
+  return (
+    `Mean seconds per training epoch: ${andList(per.map((p) => `${name(p.norm)} ${mean(p.s).toFixed(2)} s${range(p.s)}`))}. ` +
+    'Software adapters change speed from minute to minute, so compare speeds with the bench (interleaved rounds), not from these.'
+  );
 }
 
 function caveatSentences(result: ComparisonResult): string[] {
   const out: string[] = [];
   const epochs = Math.max(0, ...result.runs.map((r) => r.epochs.length));
-  const subsetEntry = Object.entries(result.recipe).find(([k]) => /subset/i.test(k) && !/test/i.test(k));
-  const subset = subsetEntry && typeof subsetEntry[1] === 'number' ? subsetEntry[1] : undefined;
-  const short = epochs > 0 && epochs < 5;
-  if (short && subset !== undefined) {
+  const subset = typeof result.recipe.subset === 'number' ? result.recipe.subset : undefined;
+  if (epochs > 0 && epochs < 5) {
     out.push(
-      `Caveat: this is a short run (${epochs} epoch${epochs === 1 ? '' : 's'} on ${subset} training images), ` +
-        'so accuracies are below what the full recipe reaches and the ranking may change with full training.',
+      `Caveat: ${epochs} epoch${epochs === 1 ? '' : 's'}${subset !== undefined ? ` on ${subset} training images` : ''} is a short budget: ` +
+        'the verdicts hold for this budget, and the ranking may change with longer training.',
     );
-  } else if (short) {
-    out.push(`Caveat: only ${epochs} epoch${epochs === 1 ? '' : 's'}, so the curves are short and the ranking may change with longer training.`);
   } else if (subset !== undefined) {
-    out.push(`Caveat: trained on a subset of ${subset} training images, so accuracies are below what the full training set gives.`);
+    out.push(`Caveat: trained on a subset of ${subset} training images; the verdicts hold for that budget.`);
   }
-  const evaluated = Math.min(...result.runs.map((r) => r.predictions.length));
-  if (result.runs.length && evaluated < result.dataset.testLabels.length) {
-    out.push(`Only ${evaluated} of the ${result.dataset.testLabels.length} test images have predictions; the matrices and grids cover those.`);
+  if (typeof result.recipe.testSubset === 'number') {
+    out.push(`Test figures are on the first ${result.recipe.testSubset} test images, not all of them; the intervals account for that sample, the seed-to-seed intervals for the seeds.`);
   }
-  const seed = result.recipe.seed;
-  out.push(`Each norm was trained once${seed !== undefined ? ` (seed ${seed})` : ''}; differences of a few tenths of a point are within seed-to-seed variation.`);
-  // The seed's scale for its own recipe (SEEDNET.md): Fashion-MNIST, 5 epochs, full data.
-  const ref: Partial<Record<NormRun['norm'], number>> = { batch: 0.92, group: 0.9, layer: 0.89 };
-  if (/fashion/i.test(result.dataset.name) && epochs === 5 && subset === undefined && result.recipe.augment !== true) {
-    const cmp = result.runs
-      .filter((r) => ref[r.norm] !== undefined && finalRow(r))
-      .map((r) => `${r.norm} ${pct(finalRow(r)!.testAccuracy)} vs about ${(100 * ref[r.norm]!).toFixed(0)}%`);
-    if (cmp.length) out.push(`For scale, PyTorch with the same 5-epoch recipe reaches (SEEDNET.md): ${list(cmp)}.`);
-  }
+  if (/cifar/i.test(result.dataset.name)) out.push('The seed experiment also used CIFAR-10, so its figures below are on the same dataset, though not the same recipe.');
+  else out.push(`The seed experiment's figures are on CIFAR-10; this comparison is on ${result.dataset.name}, so only the direction of its claims carries over.`);
   return out;
 }
 
-/**
- * A few sentences reading the comparison, each computed from the numbers: ranking by final test
- * accuracy (and by best epoch when that differs), the train-test gap and which norm overfits
- * most, the shape of each norm's curves, speed, and caveats from the recipe.
- */
-export function readResults(result: ComparisonResult): string[] {
-  const runs = result.runs;
-  if (!runs.length) return ['No norm was trained, so there are no results to read.'];
-  return [...rankingSentences(runs), ...gapSentences(runs, result.recipe.augment === true), ...runs.map(curveSentence), ...speedSentences(runs), ...caveatSentences(result)];
+export interface Reading {
+  verdicts: string[];
+  resolution: string | null;
+  gaps: string[];
+  curves: string[];
+  other: string[];
+}
+
+/** The reading, in parts the report places under their headings. */
+export function readComparison(result: ComparisonResult, stats: ComparisonStats = comparisonStats(result)): Reading {
+  const name = namer(groupsOf(result));
+  if (!result.runs.length) return { verdicts: ['No norm was trained, so there are no results to read.'], resolution: null, gaps: [], curves: [], other: [] };
+  const top = [...stats.norms].filter((s) => s.n).sort((a, b) => b.mean - a.mean);
+  const lead = top.length
+    ? [`Mean final test accuracy: ${andList(top.map((s) => `${name(s.norm)} ${percent(s.mean)}${s.n >= 2 ? ` (95% CI ${ciPoints(s.ci95)}, ${s.n} seeds)` : ` (Wilson 95% CI ${ciPoints(single(stats.runs, s.norm))}, one seed)`}`))}.`]
+    : [];
+  return {
+    verdicts: [...lead, ...testVerdicts(stats, name)],
+    resolution: resolutionSentence(stats),
+    gaps: gapSentences(stats, name),
+    curves: result.norms.map((n) => curveSentence(name(n), meanEpochs(runsOf(result, n)), runsOf(result, n).length)),
+    other: [speedSentence(result, name), ...caveatSentences(result)].filter((s): s is string => s !== null),
+  };
+}
+
+function single(runs: RunStats[], norm: NormName): Interval | null {
+  return runs.find((r) => r.norm === norm)?.wilson95 ?? null;
+}
+
+/** GroupNorm's G in this comparison (4 when group norm did not run). */
+export function groupsOf(result: Pick<ComparisonResult, 'runs'>): number {
+  return result.runs.find((r) => r.norm === 'group')?.groups ?? 4;
+}
+
+/** Every sentence of the reading, in order (metrics.json's `reading`). */
+export function readResults(result: ComparisonResult, stats?: ComparisonStats): string[] {
+  const r = readComparison(result, stats);
+  return [...r.verdicts, ...(r.resolution ? [r.resolution] : []), ...r.gaps, ...r.curves, ...r.other];
 }

@@ -1,23 +1,20 @@
-// The comparison report: report.md (relative image links), a self-contained report.html (inline
-// CSS, PNGs as data: URIs), metrics.json, and the PNGs. Both documents are rendered from one
-// list of blocks so they always say the same thing.
+// The comparison report: report.md, a self-contained report.html, metrics.json (every epoch of
+// every run, the statistics, the claims and the reading) and the PNGs. Tables and verdicts come from
+// comparison-stats.ts; render.ts turns the blocks into Markdown and HTML.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComparisonResult, NormRun } from './types.js';
-import { curvesPng, overlayPng } from './plots.js';
+import type { ComparisonResult, NormName, NormRun } from './types.js';
+import { curvesPng, overlayPng } from './curves.js';
+import { accuracyIntervalsPng } from './interval-plot.js';
 import { misclassifiedPng, mistakes } from './grid.js';
 import { confusionMatrix, confusionPng, confusionMarkdown, recalls } from './confusion.js';
-import { readResults, normName, bestTestEpoch, secondsPerEpoch, trainTestGap } from './reading.js';
+import { comparisonStats, imageDifficulty, formatP, type ComparisonStats, type NormSummary } from './comparison-stats.js';
+import { checkSeedClaims, SEED_FIGURES, type ClaimCheck } from './claims.js';
+import { readComparison, readResults, runsOf, secondsPerEpoch, bestTestEpoch, mean, groupsOf } from './reading.js';
+import { ciPoints, namer, percent, points, type Namer } from './verdicts.js';
+import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from './render.js';
 
-type Block =
-  | { kind: 'h1' | 'h2' | 'h3' | 'p'; text: string }
-  | { kind: 'ul'; items: string[] }
-  | { kind: 'table'; header: string[]; rows: string[][]; align?: ('l' | 'r')[] }
-  | { kind: 'img'; file: string; alt: string }
-  /** Markdown-only content (the confusion tables); HTML gets `html` instead. */
-  | { kind: 'raw'; md: string; html: string };
-
-const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : '-');
+const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? percent(x) : '-');
 const num = (x: number | undefined, d = 4) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '-');
 
 /** 1 + the largest class index in the array (0 when empty). */
@@ -27,340 +24,253 @@ function classCount(a: Uint8Array): number {
   return m + 1;
 }
 
-/** File-name stem per run: the norm, plus G when two runs share a norm. */
-function stems(runs: readonly NormRun[]): string[] {
-  return runs.map((r) => (runs.filter((o) => o.norm === r.norm).length > 1 ? `${r.norm}-g${r.groups}` : r.norm));
+/** A norm's interval: over seeds when it has several, else its one run's (Wilson, or the gap's). */
+function ciCell(s: NormSummary, single: [number, number] | undefined): string {
+  if (s.n >= 2) return ciPoints(s.ci95);
+  return single ? `${ciPoints(single)} (one run)` : '-';
 }
 
-export interface SummaryRow {
-  norm: string;
-  groups: number;
-  params: number;
-  epochs: number;
-  finalTrainAccuracy: number;
-  bestTrainAccuracy: number;
-  finalTestAccuracy: number;
-  bestTestAccuracy: number;
-  bestTestEpoch: number;
-  finalTrainLoss: number;
-  finalTestLoss: number;
-  /** Final train minus final test accuracy, in accuracy points (percent). */
-  gapPoints: number;
-  secondsPerEpoch: number;
-  imagesPerSec: number;
-  testErrors: number;
+const NORM_HEADER = ['norm', 'seeds', 'test acc (mean)', '95% CI', 'sd (points)', 'train acc, eval mode', 'running train acc', 'gap (points)', 'gap 95% CI', 'test loss', 's/epoch'];
+
+function normRows(result: ComparisonResult, stats: ComparisonStats, name: Namer): string[][] {
+  return stats.norms
+    .filter((s) => s.n > 0)
+    .map((s) => {
+      const runs = runsOf(result, s.norm);
+      const rs = stats.runs.filter((r) => r.norm === s.norm);
+      const gap = stats.gaps.norms.find((g) => g.norm === s.norm)!;
+      const last = (f: 'testLoss') => mean(runs.map((r) => r.epochs.at(-1)?.[f] ?? NaN));
+      return [
+        name(s.norm),
+        String(s.n),
+        pct(s.mean),
+        ciCell(s, rs[0]?.wilson95),
+        s.sd !== null ? points(s.sd) : '-',
+        pct(mean(rs.map((r) => r.trainEvalAccuracy))),
+        pct(mean(rs.map((r) => r.runningTrainAccuracy))),
+        num(100 * gap.mean, 2),
+        ciCell(gap, rs[0]?.gap95),
+        num(last('testLoss')),
+        num(mean(runs.map(secondsPerEpoch)), 2),
+      ];
+    });
 }
 
-export function summaryRows(result: ComparisonResult): SummaryRow[] {
-  return result.runs.map((r) => {
-    const last = r.epochs.at(-1);
-    const best = bestTestEpoch(r);
-    const trainAcc = r.epochs.map((e) => e.trainAccuracy).filter(Number.isFinite);
-    return {
-      norm: r.norm,
-      groups: r.groups,
-      params: r.params,
-      epochs: r.epochs.length,
-      finalTrainAccuracy: last?.trainAccuracy ?? NaN,
-      bestTrainAccuracy: trainAcc.length ? Math.max(...trainAcc) : NaN,
-      finalTestAccuracy: last?.testAccuracy ?? NaN,
-      bestTestAccuracy: best?.testAccuracy ?? NaN,
-      bestTestEpoch: best?.epoch ?? NaN,
-      finalTrainLoss: last?.trainLoss ?? NaN,
-      finalTestLoss: last?.testLoss ?? NaN,
-      gapPoints: 100 * trainTestGap(r),
-      secondsPerEpoch: secondsPerEpoch(r),
-      imagesPerSec: r.epochs.length ? r.epochs.reduce((a, e) => a + e.imagesPerSec, 0) / r.epochs.length : NaN,
-      testErrors: mistakes(result.dataset.testLabels, r.predictions).length,
-    };
+/** The summary table (one row per norm, with intervals), as markdown; the CLI prints it at the end of a run. */
+export function markdownTable(result: ComparisonResult, stats: ComparisonStats = comparisonStats(result)): string {
+  return mdTable(NORM_HEADER, normRows(result, stats, namer(groupsOf(result))));
+}
+
+const RUN_HEADER = ['norm', 'seed', 'test acc', 'Wilson 95% CI', 'train acc, eval mode', 'running train acc', 'gap (points)', 'best test acc (epoch)', 'test loss', "mistakes' difficulty"];
+
+function runRows(result: ComparisonResult, stats: ComparisonStats, name: Namer): string[][] {
+  return stats.runs.map((s) => {
+    const run = result.runs.find((r) => r.norm === s.norm && r.seed === s.seed)!;
+    const best = bestTestEpoch(run);
+    return [
+      name(s.norm),
+      String(s.seed),
+      pct(s.testAccuracy),
+      ciPoints(s.wilson95),
+      pct(s.trainEvalAccuracy),
+      pct(s.runningTrainAccuracy),
+      `${num(100 * s.gap, 2)} ${ciPoints(s.gap95)}`,
+      best ? `${pct(best.testAccuracy)} (${best.epoch})` : '-',
+      num(run.epochs.at(-1)?.testLoss),
+      s.mistakeDifficulty !== null ? s.mistakeDifficulty.toFixed(3) : '-',
+    ];
   });
 }
 
-const TABLE_HEADER = [
-  'norm',
-  'params',
-  'final train acc',
-  'best train acc',
-  'final test acc',
-  'best test acc (epoch)',
-  'final train loss',
-  'final test loss',
-  'gap (points)',
-  's/epoch',
-];
-
-function tableRows(result: ComparisonResult): string[][] {
-  return summaryRows(result).map((s, i) => [
-    normName(result.runs[i]!),
-    s.params.toLocaleString('en-US'),
-    pct(s.finalTrainAccuracy),
-    pct(s.bestTrainAccuracy),
-    pct(s.finalTestAccuracy),
-    Number.isFinite(s.bestTestAccuracy) ? `${pct(s.bestTestAccuracy)} (${s.bestTestEpoch})` : '-',
-    num(s.finalTrainLoss),
-    num(s.finalTestLoss),
-    num(s.gapPoints, 2),
-    num(s.secondsPerEpoch, 2),
-  ]);
+function pairRows(stats: ComparisonStats, name: Namer): string[][] {
+  return stats.pairs.map((p, i) => {
+    const sep = stats.test[i]!;
+    const verdict = sep.side === 0 ? 'not separated' : `${name(sep.side > 0 ? p.a : p.b)} ahead`;
+    const mc = p.mcnemar.map((m) => `seed ${m.seed}: ${m.b01}/${m.b10}, p ${formatP(m.p)}`).join('; ');
+    return [`${name(p.a)} - ${name(p.b)}`, String(p.n), num(100 * p.meanDiff, 2), ciPoints(p.ci95), mc || '-', verdict];
+  });
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|');
+function seedFigureRows(stats: ComparisonStats, name: Namer): string[][] {
+  const norms = stats.norms.filter((s) => s.n > 0);
+  return norms.map((s) => {
+    const f = SEED_FIGURES[s.norm];
+    const rs = stats.runs.filter((r) => r.norm === s.norm);
+    return [
+      name(s.norm),
+      `${percent(f.train)} / ${percent(f.test)}`,
+      points(f.train - f.test),
+      `${pct(mean(rs.map((r) => r.trainEvalAccuracy)))} / ${pct(mean(rs.map((r) => r.runningTrainAccuracy)))} / ${pct(s.mean)}`,
+      num(100 * mean(rs.map((r) => r.gap)), 2),
+    ];
+  });
 }
 
-function mdTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
-  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
-  return [
-    `| ${header.map(mdEscape).join(' | ')} |`,
-    `|${a.map((x) => (x === 'r' ? '---:' : '---')).join('|')}|`,
-    ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`),
-  ].join('\n');
-}
-
-/** The summary table (one row per norm), as markdown; the CLI prints it at the end of a run. */
-export function markdownTable(result: ComparisonResult): string {
-  return mdTable(TABLE_HEADER, tableRows(result));
-}
-
-function recipeRows(recipe: ComparisonResult['recipe']): string[][] {
-  return Object.entries(recipe).map(([k, v]) => [k, String(v)]);
-}
-
-interface RunFiles {
+interface NormFiles {
+  norm: NormName;
   curves: string;
   grid: string;
   confusion: string;
   matrix: number[][];
 }
 
-function buildBlocks(result: ComparisonResult, files: { overlay: string; per: RunFiles[] }, misclassifiedCount: number): Block[] {
-  const ds = result.dataset;
-  const runs = result.runs;
-  const testCount = ds.testLabels.length;
-  const a = result.adapter;
-  const b: Block[] = [];
-  b.push({ kind: 'h1', text: `normlab: Batch vs Group vs Layer normalisation on ${ds.name}` });
+function claimBlocks(claims: ClaimCheck[], stats: ComparisonStats, name: Namer, dataset: string): Block[] {
+  const b: Block[] = [{ kind: 'h2', text: "The seed experiment's claims, tested" }];
   b.push({
     kind: 'p',
     text:
-      `SeedNet trained once per norm (${runs.map((r) => r.norm).join(', ')}) with the same recipe, seed, initial weights and batch order, ` +
-      `so that only the normalisation differs. Started ${result.startedAt}; ${result.totalSeconds.toFixed(1)} s in all; normlab ${result.normlabVersion}.`,
+      "Each claim of the seed experiment's README, with what this comparison says: **supported** (every comparison it needs is separated in the claimed direction), " +
+      '**contradicted** (one is separated against it) or **not separated** at this budget. An image\'s difficulty is the fraction of all ' +
+      `${stats.runCount} runs of this comparison (every norm and seed) that misclassify it.`,
+  });
+  b.push({
+    kind: 'table',
+    header: ['claim', "the seed's figures (CIFAR-10)", 'this comparison', 'verdict'],
+    align: ['l', 'l', 'l', 'l'],
+    rows: claims.map((c) => [c.claim, c.seedSays, c.evidence.join('; '), `**${c.verdict}**`]),
+  });
+  b.push({
+    kind: 'p',
+    text: `The seed's own figures beside this comparison's (the seed: CIFAR-10, one run per norm, train accuracy a running training-mode average; here: ${dataset}, means over seeds):`,
+  });
+  b.push({
+    kind: 'table',
+    header: ['norm', 'seed: train / test (CIFAR-10)', 'seed: gap (points)', 'here: train eval mode / running train / test', 'here: gap (points)'],
+    rows: seedFigureRows(stats, name),
+  });
+  return b;
+}
+
+function buildBlocks(result: ComparisonResult, stats: ComparisonStats, claims: ClaimCheck[], files: { overlay: string; intervals: string; per: NormFiles[] }, count: number): Block[] {
+  const ds = result.dataset;
+  const name = namer(groupsOf(result));
+  const reading = readComparison(result, stats);
+  const seeds = result.seeds.join(', ');
+  const b: Block[] = [];
+  b.push({ kind: 'h1', text: `normlab: ${result.norms.map((n) => name(n)).join(' vs ')} on ${ds.name}` });
+  b.push({
+    kind: 'p',
+    text:
+      `SeedNet trained with each norm for seed${result.seeds.length === 1 ? '' : 's'} ${seeds}, under one recipe. Seed s gives every norm the same initial convolution weights ` +
+      'and the same batch order, so within a seed only the norm differs; different seeds differ in both. ' +
+      `${result.runs.length} runs, ${result.totalSeconds.toFixed(1)} s of training and evaluation in all; started ${result.startedAt}; normlab ${result.normlabVersion}.`,
   });
   b.push({ kind: 'h2', text: 'Preset' });
   b.push({ kind: 'p', text: `Preset **${result.preset.name}**: ${result.preset.why}.`.replace(/\.\.$/, '.') });
 
   b.push({ kind: 'h2', text: 'Results' });
-  b.push({ kind: 'table', header: TABLE_HEADER, rows: tableRows(result) });
+  b.push({ kind: 'table', header: NORM_HEADER, rows: normRows(result, stats, name) });
   b.push({
     kind: 'p',
     text:
-      'Accuracies are on the training set (averaged over each epoch, in training mode) and on the ' +
-      `${testCount} test images (evaluation mode, after each epoch). Gap = final train accuracy minus final test accuracy, in points. ` +
-      's/epoch = mean wall-clock seconds of an epoch\'s training, evaluation excluded.',
+      `Test accuracy: the final model on ${typeof result.recipe.testSubset === 'number' ? 'the first' : 'all'} ${ds.testLabels.length.toLocaleString('en-US')} test images. 95% CI: Student's t-interval of the mean over seeds ` +
+      "(with one seed, the run's Wilson interval). Train acc, eval mode: after the last epoch, in evaluation mode (batch norm's running statistics), " +
+      `on the first ${ds.trainEvalCount.toLocaleString('en-US')} training images (the whole training set when it has no more). Running train acc: the average over the last epoch's ` +
+      'steps in training mode, while the weights moved (what the seed experiment reported). Gap: train acc in eval mode minus test acc. s/epoch: training only.',
   });
+  b.push({ kind: 'img', file: files.intervals, alt: 'final test accuracy per norm: each run, the mean and its 95% interval' });
+  b.push({ kind: 'h2', text: 'Verdicts' });
+  b.push({ kind: 'ul', items: [...reading.verdicts, ...(reading.resolution ? [reading.resolution] : [])] });
+  b.push({ kind: 'table', header: ['pair (a - b)', 'seeds', 'mean diff (points)', '95% CI', "McNemar per seed (b01/b10, p)", 'verdict'], align: ['l', 'r', 'r', 'r', 'l', 'l'], rows: pairRows(stats, name) });
+  b.push({ kind: 'p', text: 'b01: test images a got right and b got wrong; b10: the reverse. p: two-sided exact binomial test of b01 against b01 + b10.' });
+  b.push({ kind: 'h3', text: 'Every run' });
+  b.push({ kind: 'table', header: RUN_HEADER, rows: runRows(result, stats, name) });
+  b.push({ kind: 'h2', text: 'Overfitting' });
+  b.push({ kind: 'ul', items: reading.gaps });
+  b.push(...claimBlocks(claims, stats, name, ds.name));
   b.push({ kind: 'h2', text: 'Reading' });
-  b.push({ kind: 'ul', items: readResults(result) });
+  b.push({ kind: 'ul', items: [...reading.curves, ...reading.other] });
 
   b.push({ kind: 'h2', text: 'Curves' });
-  b.push({ kind: 'img', file: files.overlay, alt: 'accuracy and loss per epoch, all norms overlaid (train dashed, test solid)' });
-  runs.forEach((r, i) => {
-    b.push({ kind: 'h3', text: normName(r) });
-    b.push({ kind: 'img', file: files.per[i]!.curves, alt: `${normName(r)}: train and test accuracy and loss per epoch` });
-  });
+  b.push({ kind: 'img', file: files.overlay, alt: 'accuracy and loss per epoch, all norms overlaid (train in eval mode dashed, test solid with its band over seeds)' });
+  for (const f of files.per) {
+    b.push({ kind: 'h3', text: name(f.norm) });
+    b.push({ kind: 'img', file: f.curves, alt: `${name(f.norm)}: train and test accuracy and loss per epoch` });
+  }
 
   b.push({ kind: 'h2', text: 'Misclassified test images' });
   b.push({
     kind: 'p',
-    text: `The first ${misclassifiedCount} misclassified test images of each norm, in test-file order, with the true and the predicted class.`,
+    text:
+      `The first ${count} misclassified test images of each norm's first seed, in test-file order, with the true and the predicted class and the image's difficulty ` +
+      `(the fraction of all ${stats.runCount} runs that misclassify it).`,
   });
-  runs.forEach((r, i) => {
-    const errors = mistakes(ds.testLabels, r.predictions).length;
-    const evaluated = Math.min(ds.testLabels.length, r.predictions.length);
-    const rate = evaluated ? ` (${((100 * errors) / evaluated).toFixed(2)}%)` : '';
-    b.push({ kind: 'h3', text: `${normName(r)}: ${errors} of ${evaluated} test images wrong${rate}` });
-    b.push({ kind: 'img', file: files.per[i]!.grid, alt: `${normName(r)}: misclassified test images` });
-  });
+  for (const f of files.per) {
+    const run = runsOf(result, f.norm)[0]!;
+    const errors = mistakes(ds.testLabels, run.predictions).length;
+    b.push({ kind: 'h3', text: `${name(f.norm)}, seed ${run.seed}: ${errors} of ${ds.testLabels.length} test images wrong (${((100 * errors) / ds.testLabels.length).toFixed(2)}%)` });
+    b.push({ kind: 'img', file: f.grid, alt: `${name(f.norm)}: misclassified test images` });
+  }
 
   b.push({ kind: 'h2', text: 'Confusion matrices' });
-  b.push({ kind: 'p', text: 'Rows are the true class, columns the predicted class; recall = correct / images of the class.' });
-  runs.forEach((r, i) => {
-    const m = files.per[i]!.matrix;
-    const rec = recalls(m);
+  b.push({ kind: 'p', text: 'Rows are the true class, columns the predicted class, counted over every seed of the norm; recall = correct / images of the class.' });
+  for (const f of files.per) {
+    const rec = recalls(f.matrix);
     let worst = 0;
     rec.forEach((v, k) => {
       if (v < rec[worst]!) worst = k;
     });
-    b.push({ kind: 'h3', text: normName(r) });
-    b.push({ kind: 'img', file: files.per[i]!.confusion, alt: `${normName(r)}: confusion matrix` });
-    if (Number.isFinite(rec[worst]!)) {
-      b.push({ kind: 'p', text: `Hardest class: ${ds.classes[worst] ?? worst} (recall ${pct(rec[worst])}).` });
-    }
-    const md = confusionMarkdown(m, ds.classes);
+    b.push({ kind: 'h3', text: name(f.norm) });
+    b.push({ kind: 'img', file: f.confusion, alt: `${name(f.norm)}: confusion matrix` });
+    if (Number.isFinite(rec[worst]!)) b.push({ kind: 'p', text: `Hardest class: ${ds.classes[worst] ?? worst} (recall ${pct(rec[worst])}).` });
+    const md = confusionMarkdown(f.matrix, ds.classes);
     b.push({ kind: 'raw', md, html: mdTableToHtml(md) });
-  });
+  }
 
   b.push({ kind: 'h2', text: 'Setup' });
+  const adapters = result.adapters.map((a) => `${[a.vendor, a.architecture, a.device].filter(Boolean).join(' / ')}${a.description ? ` (${a.description})` : ''}${a.software ? ', software' : ', hardware GPU'}`);
   b.push({
     kind: 'table',
     header: ['item', 'value'],
     align: ['l', 'l'],
     rows: [
       ['dataset', `${ds.name} (${ds.source})`],
-      ['images', `${ds.channels} x ${ds.height} x ${ds.width}; ${ds.trainCount} training, ${testCount} test`],
+      ['images', `${ds.channels} x ${ds.height} x ${ds.width}; ${ds.trainCount} training (the first ${ds.trainEvalCount} also evaluated in eval mode), ${ds.testLabels.length} test`],
       ['classes', ds.classes.join(', ')],
-      ['adapter', `${[a.vendor, a.architecture, a.device].filter(Boolean).join(' / ')}${a.description ? ` (${a.description})` : ''}`],
-      ['adapter type', a.software ? 'software (CPU implementation)' : 'hardware GPU'],
-      ['adapter features', a.features.length ? a.features.join(', ') : '-'],
-      ['model', `SeedNet (SEEDNET.md); parameters: ${runs.map((r) => `${r.norm} ${r.params.toLocaleString('en-US')}`).join(', ')}`],
-      ['checkpoints', runs.map((r) => r.checkpoint).join(', ')],
-      ['metrics', 'metrics.json (every epoch of every norm)'],
+      ['seeds', seeds],
+      [result.adapters.length === 1 ? 'adapter' : 'adapters', adapters.join('; ')],
+      ['model', `SeedNet (SEEDNET.md); parameters: ${result.norms.map((n) => `${n} ${runsOf(result, n)[0]?.params.toLocaleString('en-US') ?? '-'}`).join(', ')}`],
+      ['files', 'metrics.json (every epoch of every run, `stats`, `claims`), predictions/NORM-seedS.csv, checkpoints/NORM-seedS.safetensors, results/NORM-seedS.json'],
+      ['read from', result.sources.join(', ')],
     ],
   });
   b.push({ kind: 'h3', text: 'Recipe' });
-  b.push({ kind: 'table', header: ['setting', 'value'], align: ['l', 'l'], rows: recipeRows(result.recipe) });
+  b.push({ kind: 'table', header: ['setting', 'value'], align: ['l', 'l'], rows: Object.entries(result.recipe).map(([k, v]) => [k, String(v)]) });
   return b;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Rendering.
-
-function renderMarkdown(blocks: Block[]): string {
-  const out: string[] = [];
-  for (const b of blocks) {
-    switch (b.kind) {
-      case 'h1':
-        out.push(`# ${b.text}`);
-        break;
-      case 'h2':
-        out.push(`## ${b.text}`);
-        break;
-      case 'h3':
-        out.push(`### ${b.text}`);
-        break;
-      case 'p':
-        out.push(b.text);
-        break;
-      case 'ul':
-        out.push(b.items.map((i) => `- ${i}`).join('\n'));
-        break;
-      case 'table':
-        out.push(mdTable(b.header, b.rows, b.align));
-        break;
-      case 'img':
-        out.push(`![${b.alt}](${b.file})`);
-        break;
-      case 'raw':
-        out.push(b.md);
-        break;
-    }
-  }
-  return `${out.join('\n\n')}\n`;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** Escapes, then turns **bold** into <strong>. */
-function inlineHtml(s: string): string {
-  return escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>');
-}
-
-function htmlTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
-  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
-  const cls = (i: number) => (a[i] === 'r' ? ' class="r"' : '');
-  const head = header.some((h) => h) ? `<thead><tr>${header.map((h, i) => `<th${cls(i)}>${inlineHtml(h)}</th>`).join('')}</tr></thead>` : '';
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${inlineHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<table>${head}<tbody>\n${body}\n</tbody></table>`;
-}
-
-/** A markdown table (as confusionMarkdown writes it) as an HTML table. */
-function mdTableToHtml(md: string): string {
-  const lines = md.split('\n').filter((l) => l.trim().startsWith('|'));
-  const cells = (l: string) =>
-    l
-      .trim()
-      .slice(1, -1)
-      .split(/(?<!\\)\|/)
-      .map((c) => c.trim().replace(/\\\|/g, '|'));
-  const header = cells(lines[0]!);
-  const align = cells(lines[1]!).map((c) => (c.endsWith(':') ? 'r' : 'l') as 'l' | 'r');
-  return htmlTable(header, lines.slice(2).map(cells), align);
-}
-
-const CSS = `
-body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1b1b; max-width: 1240px; margin: 2em auto; padding: 0 1.5em; }
-h1 { font-size: 1.7em; border-bottom: 2px solid #ddd; padding-bottom: .3em; }
-h2 { font-size: 1.35em; margin-top: 2em; border-bottom: 1px solid #e4e4e4; padding-bottom: .2em; }
-h3 { font-size: 1.1em; margin-top: 1.5em; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
-th, td { border: 1px solid #d8d8d8; padding: 4px 9px; text-align: left; }
-th { background: #f3f5f8; }
-td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
-tbody tr:nth-child(even) { background: #fafbfc; }
-img { max-width: 100%; height: auto; border: 1px solid #e6e6e6; display: block; margin: .8em 0; }
-ul li { margin: .35em 0; }
-`;
-
-function renderHtml(blocks: Block[], images: Map<string, Buffer>, title: string): string {
-  const body: string[] = [];
-  for (const b of blocks) {
-    switch (b.kind) {
-      case 'h1':
-      case 'h2':
-      case 'h3':
-        body.push(`<${b.kind}>${inlineHtml(b.text)}</${b.kind}>`);
-        break;
-      case 'p':
-        body.push(`<p>${inlineHtml(b.text)}</p>`);
-        break;
-      case 'ul':
-        body.push(`<ul>\n${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join('\n')}\n</ul>`);
-        break;
-      case 'table':
-        body.push(htmlTable(b.header, b.rows, b.align));
-        break;
-      case 'img': {
-        const png = images.get(b.file);
-        if (!png) throw new Error(`report: image ${b.file} was not rendered`);
-        body.push(`<img alt="${escapeHtml(b.alt)}" title="${escapeHtml(b.file)}" src="data:image/png;base64,${png.toString('base64')}">`);
-        break;
-      }
-      case 'raw':
-        body.push(b.html);
-        break;
-    }
-  }
-  return (
-    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n` +
-    `<style>${CSS}</style>\n</head>\n<body>\n${body.join('\n')}\n</body>\n</html>\n`
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/** metrics.json: the result without the image and prediction arrays, with every epoch of every norm. */
-export function metricsJson(result: ComparisonResult): unknown {
+/** metrics.json: the result without the image and prediction arrays, with the statistics, the claims and the reading. */
+export function metricsJson(result: ComparisonResult, stats: ComparisonStats = comparisonStats(result), claims = checkSeedClaims(stats, namer(groupsOf(result)))): unknown {
   const { testImages: _images, testLabels, ...dataset } = result.dataset;
-  const summary = summaryRows(result);
   return {
     normlabVersion: result.normlabVersion,
     startedAt: result.startedAt,
     totalSeconds: result.totalSeconds,
     preset: result.preset,
     dataset: { ...dataset, classes: [...dataset.classes], testCount: testLabels.length },
-    adapter: result.adapter,
+    adapters: result.adapters,
     recipe: result.recipe,
-    runs: result.runs.map((r, i) => ({
+    norms: result.norms,
+    seeds: result.seeds,
+    sources: result.sources,
+    runs: result.runs.map((r) => ({
       norm: r.norm,
+      seed: r.seed,
       groups: r.groups,
       params: r.params,
       checkpoint: r.checkpoint,
-      summary: summary[i],
+      predictions: predictionsFile(r),
       epochs: r.epochs,
     })),
-    reading: readResults(result),
+    stats,
+    claims,
+    reading: readResults(result, stats),
   };
+}
+
+/** Where a run's test predictions live in a comparison directory. */
+export function predictionsFile(run: Pick<NormRun, 'norm' | 'seed'>): string {
+  return `predictions/${run.norm}-seed${run.seed}.csv`;
 }
 
 export interface WriteReportOptions {
@@ -370,38 +280,46 @@ export interface WriteReportOptions {
 
 /**
  * Writes the report into `dir` (created if needed): report.md, report.html, metrics.json,
- * overlay.png and per norm curves-<norm>.png, misclassified-<norm>.png, confusion-<norm>.png.
- * Returns the paths written.
+ * overlay.png, test-accuracy.png and per norm curves-NORM.png, misclassified-NORM.png and
+ * confusion-NORM.png. Returns the paths written.
  */
 export function writeReport(dir: string, result: ComparisonResult, options: WriteReportOptions = {}): { files: string[] } {
   mkdirSync(dir, { recursive: true });
   const count = options.misclassified ?? 20;
   const ds = result.dataset;
+  const name = namer(groupsOf(result));
+  const stats = comparisonStats(result);
+  const claims = checkSeedClaims(stats, name);
+  const difficulty = { perImage: imageDifficulty(ds.testLabels, result.runs), runs: result.runs.length };
   const images = new Map<string, Buffer>();
-  const stem = stems(result.runs);
-  images.set('overlay.png', overlayPng(result.runs, `Batch vs Group vs Layer norm on ${ds.name}`));
-  const per = result.runs.map((r, i): RunFiles => {
-    // Classes: the dataset's, widened if a label or prediction lies beyond them.
-    const K = Math.max(ds.classes.length, classCount(ds.testLabels), classCount(r.predictions), 1);
-    const matrix = confusionMatrix(ds.testLabels, r.predictions, K);
-    const names = { curves: `curves-${stem[i]}.png`, grid: `misclassified-${stem[i]}.png`, confusion: `confusion-${stem[i]}.png`, matrix };
-    images.set(names.curves, curvesPng(r, `${normName(r)} on ${ds.name}: accuracy and loss per epoch`));
-    images.set(names.grid, misclassifiedPng(ds, r, count));
-    images.set(names.confusion, confusionPng(matrix, ds.classes, `${normName(r)}: confusion matrix (${ds.name} test)`));
-    return names;
-  });
-  const blocks = buildBlocks(result, { overlay: 'overlay.png', per }, count);
-  const title = `normlab: Batch vs Group vs Layer normalisation on ${ds.name}`;
+  images.set('overlay.png', overlayPng(result.runs, `${result.norms.map((n) => name(n)).join(' vs ')} on ${ds.name}`));
+  images.set('test-accuracy.png', accuracyIntervalsPng(stats, name, `Final test accuracy on ${ds.name}, with 95% intervals`));
+  const per = result.norms
+    .filter((n) => runsOf(result, n).length)
+    .map((norm): NormFiles => {
+      const runs = runsOf(result, norm);
+      // Classes: the dataset's, widened if a label or prediction lies beyond them.
+      const K = Math.max(ds.classes.length, classCount(ds.testLabels), ...runs.map((r) => classCount(r.predictions)), 1);
+      const matrix = runs.map((r) => confusionMatrix(ds.testLabels, r.predictions, K)).reduce((a, m) => a.map((row, i) => row.map((v, j) => v + m[i]![j]!)));
+      const f = { norm, curves: `curves-${norm}.png`, grid: `misclassified-${norm}.png`, confusion: `confusion-${norm}.png`, matrix };
+      images.set(f.curves, curvesPng(runs));
+      images.set(f.grid, misclassifiedPng(ds, runs[0]!, count, difficulty));
+      const over = runs.length > 1 ? `, ${runs.length} seeds` : '';
+      images.set(f.confusion, confusionPng(matrix, ds.classes, `${name(norm)}: confusion matrix (${ds.name} test${over})`));
+      return f;
+    });
+  const blocks = buildBlocks(result, stats, claims, { overlay: 'overlay.png', intervals: 'test-accuracy.png', per }, count);
+  const title = `normlab: ${result.norms.map((n) => name(n)).join(' vs ')} on ${ds.name}`;
 
   const files: string[] = [];
-  const write = (name: string, data: string | Buffer) => {
-    const p = join(dir, name);
+  const write = (file: string, data: string | Buffer) => {
+    const p = join(dir, file);
     writeFileSync(p, data);
     files.push(p);
   };
   write('report.md', renderMarkdown(blocks));
   write('report.html', renderHtml(blocks, images, title));
-  write('metrics.json', `${JSON.stringify(metricsJson(result), null, 2)}\n`);
-  for (const [name, png] of images) write(name, png);
+  write('metrics.json', `${JSON.stringify(metricsJson(result, stats, claims), null, 2)}\n`);
+  for (const [file, png] of images) write(file, png);
   return { files };
 }

@@ -1,11 +1,17 @@
 // What the comparison hands to the report writer. Everything here is measured; the report derives
-// its tables, plots and its reading of the results from these numbers alone.
+// its tables, statistics, plots and its reading of the results from these numbers alone.
 import type { AdapterSummary } from '../engine/device.js';
+
+export type NormName = 'batch' | 'group' | 'layer';
 
 export interface EpochRow {
   epoch: number;
+  /** Running average over the epoch's steps, in training mode, while the weights moved. */
   trainLoss: number;
   trainAccuracy: number;
+  /** After the epoch, in evaluation mode, on the fixed training images (ReportDataset.trainEvalCount). */
+  trainEvalLoss: number;
+  trainEvalAccuracy: number;
   testLoss: number;
   testAccuracy: number;
   /** Wall-clock seconds of the epoch's training (evaluation excluded). */
@@ -15,13 +21,15 @@ export interface EpochRow {
   lr: number;
 }
 
+/** One norm trained with one seed. */
 export interface NormRun {
-  norm: 'batch' | 'group' | 'layer';
+  norm: NormName;
   /** GroupNorm's G (1 for layer norm, unused for batch norm). */
   groups: number;
+  seed: number;
   params: number;
   epochs: EpochRow[];
-  /** Predicted class of every test image, in file order. */
+  /** Predicted class of every test image after the last epoch, in file order. */
   predictions: Uint8Array;
   /** Checkpoint path relative to the report directory. */
   checkpoint: string;
@@ -35,6 +43,8 @@ export interface ReportDataset {
   height: number;
   width: number;
   trainCount: number;
+  /** Training images of the evaluation-mode pass after each epoch (the first this many). */
+  trainEvalCount: number;
   /** Test images as bytes, N x C x H x W (channel-major), and their labels. */
   testImages: Uint8Array;
   testLabels: Uint8Array;
@@ -42,13 +52,22 @@ export interface ReportDataset {
 
 export interface ComparisonResult {
   dataset: ReportDataset;
+  /** Every (norm, seed) run, seeds ascending within each norm, norms in `norms` order. */
   runs: NormRun[];
-  adapter: AdapterSummary;
-  /** The training recipe as flags and values (epochs, batch size, lr, schedule, seed, subset...). */
+  /** The norms compared, in the order the report lists them. */
+  norms: NormName[];
+  /** Every seed that has at least one run, ascending. */
+  seeds: number[];
+  /** The adapters the runs trained on (several when merged from several machines). */
+  adapters: AdapterSummary[];
+  /** The training recipe as flags and values (epochs, batch size, lr, schedule, subset...), seeds aside. */
   recipe: Record<string, string | number | boolean>;
   /** Which preset ran and why, e.g. {name: 'quick', why: 'software adapter (lavapipe) ...'}. */
   preset: { name: string; why: string };
   startedAt: string;
+  /** Wall-clock seconds of all runs (training and evaluation), summed. */
   totalSeconds: number;
   normlabVersion: string;
+  /** The comparison directories the runs were read from (one, unless merged by `normlab report`). */
+  sources: string[];
 }

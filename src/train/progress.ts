@@ -47,7 +47,8 @@ export class ProgressPrinter {
   epoch(norm: string, m: EpochMetrics): void {
     this.clearBar();
     this.stream.write(
-      `${this.prefix}${norm} epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}% | ` +
+      `${this.prefix}${norm} epoch ${m.epoch}: train (running) loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}% | ` +
+        `train (eval mode) loss ${m.trainEvalLoss.toFixed(4)} acc ${(100 * m.trainEvalAccuracy).toFixed(2)}% | ` +
         `test loss ${m.testLoss.toFixed(4)} acc ${(100 * m.testAccuracy).toFixed(2)}% | ` +
         `${m.seconds.toFixed(1)} s, ${Math.round(m.imagesPerSec)} img/s\n`,
     );

@@ -44,10 +44,21 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalBatchSize: 500,
 };
 
+/**
+ * Training images evaluated after each epoch in evaluation mode (running statistics for batch norm,
+ * no gradients), like the test images: the whole training set when it has at most this many
+ * images, else its first TRAIN_EVAL_IMAGES. The same images for every norm, seed and epoch.
+ */
+export const TRAIN_EVAL_IMAGES = 10000;
+
 export interface EpochMetrics {
   epoch: number;
+  /** Running average over the epoch's steps, in training mode, while the weights moved. */
   trainLoss: number;
   trainAccuracy: number;
+  /** After the epoch, in evaluation mode, on the fixed training images (TRAIN_EVAL_IMAGES). */
+  trainEvalLoss: number;
+  trainEvalAccuracy: number;
   testLoss: number;
   testAccuracy: number;
   seconds: number;
@@ -180,16 +191,17 @@ export async function evaluate(
   split: GpuSplit,
   batches: BatchBuffers,
   batchSize: number,
-  options: { predictions?: boolean } = {},
+  options: { predictions?: boolean; count?: number } = {},
 ): Promise<EvalResult> {
   const engine = model.engine;
   const K = model.cfg.classes;
+  const total = Math.min(split.count, options.count ?? split.count);
   const lossSum = engine.zeros([1], 'f32', 'eval loss');
   const correct = engine.zeros([1], 'u32', 'eval correct');
-  const logitsAll = options.predictions ? engine.empty([split.count, K], 'f32', 'eval logits') : null;
+  const logitsAll = options.predictions ? engine.empty([total, K], 'f32', 'eval logits') : null;
   try {
-    for (let first = 0; first < split.count; first += batchSize) {
-      const count = Math.min(batchSize, split.count - first);
+    for (let first = 0; first < total; first += batchSize) {
+      const count = Math.min(batchSize, total - first);
       const indices = Uint32Array.from({ length: count }, (_, i) => first + i);
       const { x, y } = batches.get(count);
       engine.tidy(() =>
@@ -202,20 +214,20 @@ export async function evaluate(
       );
       engine.flush();
     }
-    const loss = (await lossSum.read())[0]! / split.count;
-    const accuracy = (await correct.readU32())[0]! / split.count;
+    const loss = (await lossSum.read())[0]! / total;
+    const accuracy = (await correct.readU32())[0]! / total;
     let predictions: Uint8Array | undefined;
     if (logitsAll) {
       const l = await logitsAll.read();
-      predictions = new Uint8Array(split.count);
-      for (let i = 0; i < split.count; i++) {
+      predictions = new Uint8Array(total);
+      for (let i = 0; i < total; i++) {
         // First maximum on ties, as the loss kernel counts correct predictions.
         let best = 0;
         for (let k = 1; k < K; k++) if (l[i * K + k]! > l[i * K + best]!) best = k;
         predictions[i] = best;
       }
     }
-    return { loss, accuracy, count: split.count, predictions };
+    return { loss, accuracy, count: total, predictions };
   } finally {
     logitsAll?.dispose();
     lossSum.dispose();
@@ -280,7 +292,8 @@ export class Trainer {
       weightDecay: cfg.weightDecay,
     });
     this.optimizer.setSchedule(this.schedule.lr, this.schedule.momentum ?? undefined);
-    this.train = new GpuSplit(engine, dataset, dataset.train, cfg.batchSize);
+    // The training split also serves the evaluation-mode pass over its first TRAIN_EVAL_IMAGES.
+    this.train = new GpuSplit(engine, dataset, dataset.train, Math.max(cfg.batchSize, cfg.evalBatchSize));
     this.test = new GpuSplit(engine, dataset, dataset.test, cfg.evalBatchSize);
     this.batches = new BatchBuffers(engine, dataset);
     this.lossSum = engine.keep(engine.zeros([1], 'f32', 'epoch loss sum'));
@@ -403,6 +416,16 @@ export class Trainer {
     return evaluate(this.model, this.test, this.batches, this.cfg.evalBatchSize, options);
   }
 
+  /** How many training images the evaluation-mode pass covers: all, or the first TRAIN_EVAL_IMAGES. */
+  get trainEvalCount(): number {
+    return Math.min(this.dataset.train.count, TRAIN_EVAL_IMAGES);
+  }
+
+  /** Loss and accuracy on the fixed training images, in evaluation mode, like the test set's. */
+  evaluateTrain(options: { predictions?: boolean } = {}): Promise<EvalResult> {
+    return evaluate(this.model, this.train, this.batches, this.cfg.evalBatchSize, { ...options, count: this.trainEvalCount });
+  }
+
   /**
    * Continues a run saved at `at` (epoch, steps of it taken): weights, running statistics, momentum
    * buffers and the schedule's step counter. Batch order and augmentation are drawn per (seed,
@@ -432,11 +455,14 @@ export class Trainer {
       const tr = await this.trainEpoch(epoch, hooks, epoch === startEpoch && from && from.position.step > 0 ? from : null);
       if (!tr) break;
       const te = await this.evaluate({ predictions: hooks.testPredictions });
+      const trEval = await this.evaluateTrain();
       const lastStep = Math.min(epoch * this.stepsPerEpoch, this.schedule.lr.length) - 1;
       const m: EpochMetrics = {
         epoch,
         trainLoss: tr.loss,
         trainAccuracy: tr.accuracy,
+        trainEvalLoss: trEval.loss,
+        trainEvalAccuracy: trEval.accuracy,
         testLoss: te.loss,
         testAccuracy: te.accuracy,
         seconds: tr.seconds,

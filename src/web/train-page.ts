@@ -203,6 +203,7 @@ async function train(engine: Engine, sample: Dataset, stop: { requested: boolean
           String(m.epoch),
           m.trainLoss.toFixed(4),
           `${(m.trainAccuracy * 100).toFixed(1)}%`,
+          `${(m.trainEvalAccuracy * 100).toFixed(1)}%`,
           m.testLoss.toFixed(4),
           `${(m.testAccuracy * 100).toFixed(1)}%`,
           m.seconds.toFixed(1),

@@ -9,6 +9,7 @@ import { PNG } from 'pngjs';
 import { commands } from '../../src/cli/commands/index.js';
 import { CIFAR10_CLASSES } from '../../src/train/data/cifar10.js';
 import { normlab, ourErrors, writeCifarDir } from '../helpers/cli.js';
+import { NORMLAB_VERSION } from '../../src/version.js';
 
 function pngImage(path: string, w: number, h: number): void {
   const png = new PNG({ width: w, height: h });
@@ -40,6 +41,18 @@ describe('normlab CLI', () => {
       [['train', '--epoch', '3'], /^normlab train: .*--epoch/],
       [['train', '--epochs', 'three'], /^normlab train: .*--epochs/],
       [['compare', '--norms', 'batch,instance'], /^normlab compare: .*instance/],
+      [['compare', '--seeds', ''], /^normlab compare: --seeds/],
+      [['compare', '--seeds', ' '], /^normlab compare: --seeds ' ': empty/],
+      [['compare', '--seeds=-1'], /^normlab compare: --seeds '-1': '-1' is negative/],
+      [['compare', '--seeds', '0,1,0'], /^normlab compare: --seeds '0,1,0': seed 0 is repeated/],
+      [['compare', '--seeds', '1.5'], /^normlab compare: --seeds '1\.5': '1\.5' is not a non-negative integer/],
+      [['compare', '--seeds', 'two'], /^normlab compare: --seeds 'two'/],
+      [['compare', '--seeds', '101'], /^normlab compare: --seeds '101': more than 100 seeds/],
+      [['compare', '--seeds', '0-100'], /^normlab compare: --seeds '0-100': more than 100 seeds/],
+      [['compare', '--seeds', '0'], /^normlab compare: --seeds '0': a count of at least 1/],
+      [['compare', '--seed', '3'], /^normlab compare: unknown flag '--seed' \(did you mean --seeds\?\)/],
+      [['compare', '--resume', '/tmp', '--epochs', '2'], /^normlab compare: --resume continues the saved comparison; it takes only --data and --misclassified \(not --epochs\)/],
+      [['report'], /^normlab report: missing DIR/],
       [['bench', '--only', '(['], /^normlab bench: --only/],
     ];
     for (const [args, first] of cases) {
@@ -50,6 +63,10 @@ describe('normlab CLI', () => {
       expect(r.stderr, args.join(' ')).toMatch(/Usage: normlab/);
       expect(r.stderr, args.join(' ')).not.toMatch(/^\s+at /m);
     }
+  });
+
+  it("states the package's version, as comparison directories record it", () => {
+    expect(NORMLAB_VERSION).toBe(JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
   });
 
   it('refuses a missing or corrupt checkpoint in one line, without a stack trace', () => {
@@ -64,6 +81,11 @@ describe('normlab CLI', () => {
         expect(lines, path).toHaveLength(1);
         expect(lines[0]).toContain(path);
       }
+      // normlab report given a directory that is not a comparison: one line naming it, exit 1.
+      const r = normlab('report', dir);
+      expect(r.status).toBe(1);
+      expect(ourErrors(r)).toEqual([`normlab report: ${dir}: not a comparison directory (no comparison.json; \`normlab compare --out ${dir}\` writes one)`]);
+      expect(normlab('compare', '--resume', join(dir, 'nothing')).status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -80,17 +102,20 @@ describe('normlab CLI', () => {
 
     it('compare writes the whole report with CIFAR-10 class names; eval and predict read its checkpoints', () => {
       const report = join(dir, 'report');
-      const r = normlab('compare', '--data', data, '--norms', 'batch,group', '--epochs', '2', '--batch-size', '32', '--out', report);
+      const r = normlab('compare', '--data', data, '--norms', 'batch,group', '--seeds', '0,1', '--epochs', '2', '--batch-size', '32', '--out', report);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/preset/);
+      expect(r.stderr).toMatch(/What it can resolve: with 2 seeds, a paired difference reads as separated only when it exceeds 8\.98 times/);
+      expect(r.stderr).toMatch(/\[4\/4 group seed 1\] /);
       // The table ends the run on stdout.
-      expect(r.stdout).toMatch(/^\| batch norm \| 39,668 \|/m);
-      expect(r.stdout).toMatch(/^\| group norm \(G=4\) \| 39,668 \|/m);
+      expect(r.stdout).toMatch(/^\| batch norm \| 2 \| \d+\.\d\d% \| \[/m);
+      expect(r.stdout).toMatch(/^\| group norm \(G=4\) \| 2 \|/m);
 
-      for (const f of ['report.md', 'report.html', 'metrics.json', 'overlay.png', 'batch.safetensors', 'group.safetensors']) {
-        expect(existsSync(join(report, f)), f).toBe(true);
-      }
+      for (const f of ['report.md', 'report.html', 'metrics.json', 'overlay.png', 'test-accuracy.png', 'comparison.json']) expect(existsSync(join(report, f)), f).toBe(true);
       for (const norm of ['batch', 'group']) {
+        for (const seed of [0, 1]) {
+          for (const f of [`checkpoints/${norm}-seed${seed}.safetensors`, `predictions/${norm}-seed${seed}.csv`, `results/${norm}-seed${seed}.json`]) expect(existsSync(join(report, f)), f).toBe(true);
+        }
         for (const kind of ['curves', 'misclassified', 'confusion']) {
           const png = PNG.sync.read(readFileSync(join(report, `${kind}-${norm}.png`)));
           expect(png.width * png.height, `${kind}-${norm}`).toBeGreaterThan(10_000);
@@ -102,11 +127,46 @@ describe('normlab CLI', () => {
       const html = readFileSync(join(report, 'report.html'), 'utf8');
       expect(html).toContain('data:image/png;base64,');
       const metrics = JSON.parse(readFileSync(join(report, 'metrics.json'), 'utf8'));
-      expect(JSON.stringify(metrics)).toContain('"batch"');
+      expect(metrics.stats.runs).toHaveLength(4);
+      expect(metrics.stats.pairs[0].mcnemar.map((m: { seed: number }) => m.seed)).toEqual([0, 1]);
+      // The predictions CSV is what eval --predictions writes, and its accuracy is the one reported.
+      const csvRows = readFileSync(join(report, 'predictions/batch-seed1.csv'), 'utf8').trim().split('\n');
+      expect(csvRows[0]).toBe('index,label,predicted');
+      const right = csvRows.slice(1).filter((l) => l.split(',')[1] === l.split(',')[2]).length;
+      expect(metrics.stats.runs.find((x: { norm: string; seed: number }) => x.norm === 'batch' && x.seed === 1).testAccuracy).toBe(right / 30);
+
+      // Another machine's seed 2, merged by normlab report into the report of seeds 0-2.
+      const other = join(dir, 'report-seed2');
+      expect(normlab('compare', '--data', data, '--norms', 'batch,group', '--seeds', '2-2', '--epochs', '2', '--batch-size', '32', '--out', other).status).toBe(0);
+      const merged = join(dir, 'merged');
+      const m = normlab('report', report, other, '--out', merged);
+      expect(m.status, m.stderr).toBe(0);
+      expect(m.stderr).toContain('6 runs (batch, group; seeds 0, 1, 2)');
+      const mm = JSON.parse(readFileSync(join(merged, 'metrics.json'), 'utf8'));
+      const o = JSON.parse(readFileSync(join(other, 'metrics.json'), 'utf8'));
+      expect(mm.seeds).toEqual([0, 1, 2]);
+      const key = (x: { norm: string; seed: number }) => `${x.norm}/${x.seed}`;
+      // Each run's own figures are the same; the difficulty of a mistake counts all runs, so it moves.
+      const own = (x: { mistakeDifficulty?: unknown; mistakeDifficulty95?: unknown }) => ({ ...x, mistakeDifficulty: 0, mistakeDifficulty95: 0 });
+      expect(mm.stats.runs.filter((x: { seed: number }) => x.seed < 2).map(own)).toEqual(metrics.stats.runs.map(own));
+      expect(mm.stats.runs.filter((x: { seed: number }) => x.seed === 2).map(key)).toEqual(o.stats.runs.map(key));
+      expect(mm.stats.runs.filter((x: { seed: number }) => x.seed === 2).map(own)).toEqual(o.stats.runs.map(own));
+      // The same directories again overlap; a directory that holds a comparison is not overwritten.
+      expect(ourErrors(normlab('report', report, merged, '--out', join(dir, 'm2')))[0]).toMatch(/^normlab report: .*batch seed 0 is also in /);
+      const again = normlab('compare', '--data', data, '--norms', 'batch', '--seeds', '1', '--epochs', '1', '--out', report);
+      expect(again.status).toBe(1);
+      expect(ourErrors(again)[0]).toMatch(/already holds a comparison; continue it with --resume/);
+
+      // A run lost (as if killed before it finished) is trained again by --resume, to the same result.
+      rmSync(join(report, 'results/group-seed1.json'));
+      const resumed = normlab('compare', '--resume', report);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toContain('3 of 4 runs already finished');
+      expect(JSON.parse(readFileSync(join(report, 'metrics.json'), 'utf8')).stats).toEqual(metrics.stats);
 
       // eval --json and --predictions on the checkpoint compare wrote.
       const csv = join(dir, 'pred.csv');
-      const e = normlab('eval', '--checkpoint', join(report, 'batch.safetensors'), '--data', data, '--json', '--predictions', csv);
+      const e = normlab('eval', '--checkpoint', join(report, 'checkpoints/batch-seed0.safetensors'), '--data', data, '--json', '--predictions', csv);
       expect(e.status, e.stderr).toBe(0);
       const res = JSON.parse(e.stdout.trim().split('\n').pop()!);
       expect(res.n).toBe(30);
@@ -125,7 +185,7 @@ describe('normlab CLI', () => {
       // predict on a PNG of another size: resized to 32x32 RGB, top classes by name.
       const img = join(dir, 'img.png');
       pngImage(img, 40, 24);
-      const p = normlab('predict', '--checkpoint', join(report, 'group.safetensors'), img);
+      const p = normlab('predict', '--checkpoint', join(report, 'checkpoints/group-seed0.safetensors'), img);
       expect(p.status, p.stderr).toBe(0);
       expect(p.stdout).toContain(img);
       expect(CIFAR10_CLASSES.some((c) => p.stdout.includes(c))).toBe(true);

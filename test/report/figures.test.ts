@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { PNG } from 'pngjs';
-import { niceTicks, curvesPng, overlayPng } from '../../src/report/plots.js';
+import { niceTicks } from '../../src/report/plots.js';
+import { curvesPng, overlayPng, seedCurve } from '../../src/report/curves.js';
+import { accuracyIntervalsPng } from '../../src/report/interval-plot.js';
+import { comparisonStats, imageDifficulty } from '../../src/report/comparison-stats.js';
+import { namer } from '../../src/report/verdicts.js';
 import { misclassifiedPng, mistakes } from '../../src/report/grid.js';
 import { confusionMatrix, confusionPng, confusionMarkdown, recalls } from '../../src/report/confusion.js';
 import { syntheticResult, syntheticDataset, epochs, CIFAR_CLASSES } from './synthetic.js';
@@ -49,7 +53,7 @@ describe('plots: curves and overlay PNGs', () => {
   const result = syntheticResult('fashion', 5);
 
   it('curvesPng draws four panels that decode with the expected size and the run colours', () => {
-    const png = decode(curvesPng(result.runs[0]!));
+    const png = decode(curvesPng([result.runs[0]!]));
     expect([png.width, png.height]).toEqual([940, 694]);
     expect(countColour(png, [31, 119, 180], 10)).toBeGreaterThan(200); // train curves
     expect(countColour(png, [214, 39, 40], 10)).toBeGreaterThan(200); // test curves
@@ -70,13 +74,57 @@ describe('plots: curves and overlay PNGs', () => {
 
   it('handles a single epoch, 150 epochs and non-finite losses', () => {
     const one: NormRun = { ...result.runs[1]!, epochs: epochs(1, { finalTest: 0.8, finalTrain: 0.82 }) };
-    expect(decode(curvesPng(one)).width).toBe(940);
+    expect(decode(curvesPng([one])).width).toBe(940);
     // The lone point is drawn as a marker.
-    expect(countColour(decode(curvesPng(one)), [214, 39, 40], 10)).toBeGreaterThan(60);
+    expect(countColour(decode(curvesPng([one])), [214, 39, 40], 10)).toBeGreaterThan(60);
     const long: NormRun = { ...result.runs[1]!, epochs: epochs(150, { finalTest: 0.9, finalTrain: 0.97, overfit: true }) };
     expect(decode(overlayPng([long, one])).width).toBe(1120);
     const nan: NormRun = { ...one, epochs: epochs(3, { finalTest: 0.5, finalTrain: 0.5 }).map((e, i) => (i ? { ...e, trainLoss: NaN, testLoss: Infinity } : e)) };
-    expect(decode(curvesPng(nan)).height).toBe(694);
+    expect(decode(curvesPng([nan])).height).toBe(694);
+  });
+});
+
+describe('seed bands, intervals and difficulty captions', () => {
+  const r = syntheticResult(
+    'fashion',
+    4,
+    { batch: [0.8, 0.84, 0.78].map((t) => ({ finalTest: t, finalTrain: t + 0.02 })), group: [0.7, 0.72, 0.71].map((t) => ({ finalTest: t, finalTrain: t })), layer: [0.69, 0.73, 0.7].map((t) => ({ finalTest: t, finalTrain: t })) },
+    {},
+    { seeds: [0, 1, 2], testCount: 600 },
+  );
+  const batch = r.runs.filter((x) => x.norm === 'batch');
+
+  it('seedCurve: the per-epoch mean over seeds, and a min-max band only with several seeds', () => {
+    const c = seedCurve(batch, 'testAccuracy');
+    const last = batch.map((x) => 100 * x.epochs.at(-1)!.testAccuracy);
+    expect(c.mean.at(-1)![1]).toBeCloseTo(last.reduce((a, b) => a + b) / 3, 10);
+    expect(c.band.at(-1)).toEqual([4, Math.min(...last), Math.max(...last)]);
+    expect(seedCurve([batch[0]!], 'testAccuracy').band).toEqual([]);
+  });
+
+  it('curvesPng shades the band between the seeds', () => {
+    const three = decode(curvesPng(batch));
+    const one = decode(curvesPng([batch[0]!]));
+    // The test colour blended at 18% over white: (255 - 0.18 * (255 - c)).
+    const tint = [214, 39, 40].map((c) => Math.round(255 - 0.18 * (255 - c)));
+    expect(countColour(three, tint, 6)).toBeGreaterThan(countColour(one, tint, 6) + 500);
+  });
+
+  it('accuracyIntervalsPng draws each norm in its colour', () => {
+    const png = decode(accuracyIntervalsPng(comparisonStats(r), namer(4)));
+    expect(png.width).toBeGreaterThanOrEqual(560);
+    for (const c of [
+      [31, 119, 180],
+      [255, 127, 14],
+      [44, 160, 44],
+    ]) expect(countColour(png, c, 10)).toBeGreaterThan(80);
+  });
+
+  it('the misclassified grid captions each image with its difficulty', () => {
+    const d = { perImage: imageDifficulty(r.dataset.testLabels, r.runs), runs: r.runs.length };
+    const plain = decode(misclassifiedPng(r.dataset, batch[0]!));
+    const captioned = decode(misclassifiedPng(r.dataset, batch[0]!, 20, d));
+    expect(captioned.height).toBeGreaterThan(plain.height);
   });
 });
 
@@ -89,8 +137,8 @@ describe('misclassified grid', () => {
   });
 
   it('draws 20 enlarged 28x28 images in two rows of ten', () => {
-    const r = syntheticResult('fashion');
-    const run = r.runs[0]!; // wrong on every 3rd of 60 images: exactly 20 mistakes
+    const r = syntheticResult('fashion', 3, { batch: { finalTest: 1 - 20 / 600, finalTrain: 1 } });
+    const run = r.runs[0]!; // exactly 20 mistakes
     expect(mistakes(r.dataset.testLabels, run.predictions)).toHaveLength(20);
     const png = decode(misclassifiedPng(r.dataset, run));
     expect(png.width).toBe(10 * 115 + 32);
@@ -101,7 +149,8 @@ describe('misclassified grid', () => {
 
   it('draws fewer than `count` mistakes, and says so when there are none', () => {
     const r = syntheticResult('fashion');
-    const few = decode(misclassifiedPng(r.dataset, { ...r.runs[0]!, predictions: r.runs[0]!.predictions.slice(0, 7) }));
+    const first7 = r.runs[0]!.predictions.slice(0, 7).map((p, i) => (i % 3 === 0 ? (r.dataset.testLabels[i]! + 1) % 10 : r.dataset.testLabels[i]!));
+    const few = decode(misclassifiedPng(r.dataset, { ...r.runs[0]!, predictions: first7 }));
     // Three mistakes in the first 7 images: one row of three cells (the title sets the width).
     expect(few.width).toBeGreaterThanOrEqual(3 * 115 + 32);
     expect(few.width).toBeLessThan(10 * 115);
@@ -109,7 +158,10 @@ describe('misclassified grid', () => {
     const none = decode(misclassifiedPng(r.dataset, { ...r.runs[0]!, predictions: r.dataset.testLabels.slice() }));
     expect(none.width).toBeGreaterThanOrEqual(480);
     expect(none.height).toBeLessThan(150);
-    expect(decode(misclassifiedPng(r.dataset, r.runs[0]!, 5)).width).toBe(5 * 115 + 32);
+    // Five cells, or the title's width when that is wider.
+    const five = decode(misclassifiedPng(r.dataset, r.runs[0]!, 5)).width;
+    expect(five).toBeGreaterThanOrEqual(5 * 115 + 32);
+    expect(five).toBeLessThan(6 * 115 + 32);
   });
 
   it('shows 3-channel 32x32 images in colour, 96x96', () => {

@@ -1,99 +1,115 @@
+// The reading and the claims section are computed: synthetic results on either side of their
+// intervals flip the verdicts, and the seed's claims change with them.
 import { describe, it, expect } from 'vitest';
 import { readResults } from '../../src/report/reading.js';
-import { syntheticResult, epochs } from './synthetic.js';
-import type { ComparisonResult } from '../../src/report/types.js';
+import { comparisonStats } from '../../src/report/comparison-stats.js';
+import { checkSeedClaims } from '../../src/report/claims.js';
+import { namer } from '../../src/report/verdicts.js';
+import { syntheticResult, type CurveShape } from './synthetic.js';
+import type { ComparisonResult, NormName } from '../../src/report/types.js';
 
 const text = (r: ComparisonResult) => readResults(r).join(' ');
+const seeds3 = { seeds: [0, 1, 2], testCount: 1000 };
+const shapes = (tests: number[], gap: number | number[] = 0.02): CurveShape[] =>
+  tests.map((t, i) => ({ finalTest: t, finalTrain: t + (Array.isArray(gap) ? gap[i]! : gap) }));
+const claims = (r: ComparisonResult) => checkSeedClaims(comparisonStats(r), namer(4));
+const verdictOf = (r: ComparisonResult, i: number) => claims(r)[i]!.verdict;
 
-describe('readResults', () => {
-  it('names the norm with the best final test accuracy and its lead, from the numbers', () => {
-    const a = text(syntheticResult('fashion', 3));
-    expect(a).toMatch(/^Batch norm has the best final test accuracy, 91\.00%: 2\.00 points ahead of group norm \(G=4\) at 89\.00% and 3\.00 points ahead of layer norm at 88\.00%\./);
-    // Swap the winner: layer norm now leads.
-    const b = text(syntheticResult('fashion', 3, { layer: { finalTest: 0.935, finalTrain: 0.94 } }));
-    expect(b).toMatch(/^Layer norm has the best final test accuracy, 93\.50%: 2\.50 points ahead of batch norm at 91\.00%/);
-    expect(b).not.toMatch(/^Batch norm has the best/);
+describe('verdicts on test accuracy', () => {
+  it('over seeds: a lead whose paired interval excludes zero, and none when it includes zero', () => {
+    const apart = syntheticResult('fashion', 3, { batch: shapes([0.8, 0.81, 0.79]), group: shapes([0.7, 0.72, 0.71]), layer: shapes([0.69, 0.7, 0.72]) }, {}, seeds3);
+    const a = text(apart);
+    expect(a).toMatch(/Batch norm leads group norm \(G=4\) by 9\.00 points of test accuracy, 95% CI \[\d+\.\d\d, \d+\.\d\d\] \(paired over 3 seeds\); McNemar's test on the shared test images separates the two trained models on 3 of 3 seeds\./);
+    expect(a).toMatch(/Group norm \(G=4\) and layer norm are not separated at this budget: group norm \(G=4\) is ahead by 0\.67 points on average, 95% CI \[-\d/);
+    // Move group norm onto batch norm's level: the lead is gone.
+    const close = syntheticResult('fashion', 3, { batch: shapes([0.8, 0.81, 0.79]), group: shapes([0.79, 0.82, 0.785]), layer: shapes([0.69, 0.7, 0.72]) }, {}, seeds3);
+    const c = text(close);
+    expect(c).not.toMatch(/Batch norm leads group norm/);
+    expect(c).toMatch(/Batch norm and group norm \(G=4\) are not separated at this budget/);
+    // And past it: group norm leads.
+    const flipped = syntheticResult('fashion', 3, { batch: shapes([0.8, 0.81, 0.79]), group: shapes([0.86, 0.87, 0.855]), layer: shapes([0.69, 0.7, 0.72]) }, {}, seeds3);
+    expect(text(flipped)).toMatch(/Group norm \(G=4\) leads batch norm by 6\.17 points/);
+    expect(text(apart)).toMatch(/What this budget resolves: the paired 95% intervals of test accuracy have half-widths of \d+\.\d\d to \d+\.\d\d points \(t = 4\.30 with 2 degrees of freedom/);
   });
 
-  it('calls a lead under the noise level unsettled', () => {
-    const close = text(syntheticResult('fashion', 3, { group: { finalTest: 0.909, finalTrain: 0.92 } }));
-    expect(close).toMatch(/lead of 0\.10 points over group norm \(G=4\) is within the run-to-run noise/);
-    expect(text(syntheticResult('fashion', 3))).not.toMatch(/run-to-run noise/);
+  it('with one seed: McNemar decides, and says that seed-to-seed variation is left out', () => {
+    const one = syntheticResult('fashion', 3, { batch: { finalTest: 0.8, finalTrain: 0.85 }, group: { finalTest: 0.7, finalTrain: 0.71 }, layer: { finalTest: 0.797, finalTrain: 0.8 } }, {}, { testCount: 1000 });
+    const t = text(one);
+    expect(t).toMatch(/Batch norm leads group norm \(G=4\) by 10\.00 points on seed 0 \(McNemar's exact test: \d+ test images only batch norm got right, \d+ only group norm \(G=4\), of 1,000; p = [^)]+\); seed-to-seed variation is not included/);
+    expect(t).toMatch(/Batch norm and layer norm are not separated on seed 0: 0\.30 points apart, McNemar's exact p = 0\.\d+/);
+    expect(t).toMatch(/with one seed, McNemar's test on the 1,000 test images separates differences above about/);
+    expect(t).not.toMatch(/run-to-run noise/);
   });
 
-  it('reports the train-test gap per norm and which overfits most', () => {
-    const a = text(syntheticResult('fashion', 3));
-    expect(a).toContain('batch norm 4.00, group norm (G=4) 1.00 and layer norm 0.50');
-    expect(a).toContain('Batch norm overfits most (gap 4.00 points); layer norm least (0.50).');
-    const b = text(
-      syntheticResult('fashion', 3, {
-        batch: { finalTest: 0.91, finalTrain: 0.912 },
-        group: { finalTest: 0.89, finalTrain: 0.96 },
-        layer: { finalTest: 0.88, finalTrain: 0.884 },
-      }),
+  it('reads the gap from the eval-mode train accuracy, with intervals, and contrasts the running average', () => {
+    const r = syntheticResult(
+      'fashion',
+      3,
+      { batch: shapes([0.8, 0.81, 0.79], [0.06, 0.05, 0.07]), group: shapes([0.7, 0.72, 0.71], [0.0, 0.005, -0.004]), layer: shapes([0.69, 0.7, 0.72], [0.003, -0.002, 0.004]) },
+      {},
+      seeds3,
     );
-    expect(b).toContain('Group norm (G=4) overfits most (gap 7.00 points); batch norm least (0.20).');
-    const none = text(
-      syntheticResult('fashion', 3, {
-        batch: { finalTest: 0.91, finalTrain: 0.912 },
-        group: { finalTest: 0.89, finalTrain: 0.885 },
-        layer: { finalTest: 0.88, finalTrain: 0.884 },
-      }),
-    );
-    expect(none).toContain('no norm overfits noticeably');
-    expect(none).toMatch(/Group norm \(G=4\) has a negative gap/);
+    const t = text(r);
+    expect(t).toMatch(/Train-test gap at the last epoch \(train accuracy in evaluation mode on 1,000 fixed training images, minus test accuracy\): batch norm 6\.00 points, 95% CI \[/);
+    expect(t).toMatch(/Batch norm fits the training images better than the test images beyond the interval/);
+    expect(t).toMatch(/Group norm \(G=4\) and layer norm: the gap is not separated from zero/);
+    expect(t).toMatch(/Batch norm's gap is larger than group norm \(G=4\)'s by 5\.97 points \(paired t-interval over 3 seeds/);
+    expect(t).toMatch(/The running training-mode average \(the seed's "train accuracy"\) minus the evaluation-mode figure is -1\.00 points for batch norm/);
   });
 
-  it('reads the curves: rising test loss with falling train loss is an overfitting signal', () => {
+  it('reads the mean curves and keeps caveats from the recipe', () => {
     const over = text(syntheticResult('fashion', 8, { group: { finalTest: 0.89, finalTrain: 0.97, overfit: true } }));
-    expect(over).toMatch(/Group norm \(G=4\): test loss bottomed at 0\.\d{4} \(epoch \d\) and rose to 0\.5500 by epoch 8 while train loss kept falling .*an overfitting signal/);
-    expect(over).toMatch(/Batch norm: test loss fell from 0\.9000 to 0\.4000 and was still at its lowest at the last epoch/);
-    // A best epoch before the last one is named, with its margin over the final.
-    const r = syntheticResult('fashion', 4);
-    r.runs[2]!.epochs[1]!.testAccuracy = 0.9;
-    expect(text(r)).toContain('Layer norm: test loss fell from 0.9000 to 0.4000');
-    expect(text(r)).toContain('its best test accuracy, 90.00% at epoch 2, is 2.00 points above the final');
-    expect(text(r)).not.toContain('Ranked by each norm');
-    r.runs[2]!.epochs[1]!.testAccuracy = 0.95;
-    expect(text(r)).toContain("Ranked by each norm's best epoch instead, layer norm leads with 95.00% at epoch 2");
-  });
-
-  it('compares speed from the measured seconds per epoch', () => {
-    const a = text(syntheticResult('fashion', 3));
-    expect(a).toContain('Mean seconds per training epoch: batch norm 10.00 s, group norm (G=4) 13.00 s and layer norm 12.00 s; group norm (G=4) is the slowest, 30% slower than batch norm');
-    const b = text(
-      syntheticResult('fashion', 3, {
-        batch: { finalTest: 0.91, finalTrain: 0.95, seconds: 20 },
-        group: { finalTest: 0.89, finalTrain: 0.9, seconds: 10 },
-        layer: { finalTest: 0.88, finalTrain: 0.885, seconds: 10.1 },
-      }),
-    );
-    expect(b).toContain('batch norm is the slowest, 100% slower than group norm (G=4)');
-    const same = syntheticResult('fashion', 3);
-    for (const run of same.runs) run.epochs = run.epochs.map((e) => ({ ...e, seconds: 10 }));
-    expect(text(same)).toContain('all within 5% of each other');
-    const warm = syntheticResult('fashion', 4);
-    warm.runs[0]!.epochs[0]!.seconds = 25;
-    expect(text(warm)).toMatch(/The first epoch was slower than the later ones \(batch norm 2\.5x\)/);
-  });
-
-  it('adds caveats from the recipe: short runs, subsets, single epochs, divergence', () => {
-    expect(text(syntheticResult('fashion', 3, {}, { subset: 10000 }))).toContain('short run (3 epochs on 10000 training images)');
-    expect(text(syntheticResult('fashion', 3))).toContain('only 3 epochs');
-    expect(text(syntheticResult('fashion', 20, {}, { subset: 5000 }))).toContain('trained on a subset of 5000 training images');
-    const long = text(syntheticResult('fashion', 20));
-    expect(long).not.toMatch(/Caveat/);
-    const one = text(syntheticResult('fashion', 1));
-    expect(one).toContain('only 1 epoch,');
-    expect(one).toContain('ran a single epoch, so its curves are single points');
+    expect(over).toMatch(/Group norm \(G=4\): test loss was lowest at epoch \d \(0\.\d{4}\) and ended at 0\.5500, while the evaluation-mode train loss kept falling/);
+    expect(over).toMatch(/Batch norm: test loss fell from 0\.9000 to 0\.4000 and was still at its lowest/);
+    expect(text(syntheticResult('fashion', 3, {}, {}, seeds3))).toMatch(/Batch norm \(mean of 3 seeds\): test loss fell/);
+    expect(text(syntheticResult('fashion', 3, {}, { subset: 2500 }))).toContain('Caveat: 3 epochs on 2500 training images is a short budget');
+    expect(text(syntheticResult('fashion', 20))).not.toMatch(/Caveat/);
+    expect(text(syntheticResult('fashion', 1))).toContain('ran a single epoch, so its curves are single points');
     const diverged = syntheticResult('fashion', 3);
-    diverged.runs[1]!.epochs = epochs(3, { finalTest: 0.1, finalTrain: 0.1 }).map((e, i) => (i >= 1 ? { ...e, trainLoss: NaN } : e));
+    diverged.runs[1]!.epochs = diverged.runs[1]!.epochs.map((e, i) => (i >= 1 ? { ...e, trainLoss: NaN } : e));
     expect(text(diverged)).toContain('Group norm (G=4) diverged: its loss is not finite from epoch 2 on');
+    expect(text(syntheticResult('cifar', 3))).toContain('The seed experiment also used CIFAR-10');
+  });
+});
+
+describe("the seed's claims, tested", () => {
+  const base = (batch: number[], group: number[], layer: number[], gaps: Partial<Record<NormName, number>> = {}) =>
+    syntheticResult('cifar', 3, { batch: shapes(batch, gaps.batch ?? 0.05), group: shapes(group, gaps.group ?? 0.01), layer: shapes(layer, gaps.layer ?? 0.01) }, {}, seeds3);
+
+  it('the ranking: supported, contradicted or not separated as the numbers cross', () => {
+    expect(verdictOf(base([0.75, 0.76, 0.74], [0.85, 0.86, 0.84], [0.65, 0.66, 0.64]), 0)).toBe('supported');
+    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]), 0)).toBe('contradicted');
+    expect(verdictOf(base([0.75, 0.77, 0.74], [0.76, 0.75, 0.755], [0.745, 0.76, 0.75]), 0)).toBe('not separated');
+    const c = claims(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]))[0]!;
+    expect(c.evidence[0]).toMatch(/^test accuracy, group norm \(G=4\) minus batch norm: -10\.00 points, 95% CI \[-\d+\.\d\d, -\d+\.\d\d\] \(paired t-interval over 3 seeds\): against the claim$/);
+    expect(c.seedSays).toContain('GN 70.00%, BN 69.77%, LN 69.29%');
   });
 
-  it('compares with the seed scale only for the 5-epoch Fashion-MNIST recipe', () => {
-    expect(text(syntheticResult('fashion', 5))).toContain('batch 91.00% vs about 92%');
-    expect(text(syntheticResult('cifar', 5))).not.toContain('vs about');
-    expect(text(syntheticResult('fashion', 5, {}, { subset: 1000 }))).not.toContain('vs about');
+  it('"only group norm did not overfit" follows the eval-mode gaps', () => {
+    const acc = [0.75, 0.76, 0.74];
+    expect(verdictOf(base(acc, acc, acc, { batch: 0.08, group: 0.0, layer: 0.06 }), 1)).toBe('supported');
+    expect(verdictOf(base(acc, acc, acc, { batch: 0.08, group: 0.04, layer: 0.0 }), 1)).toBe('contradicted');
+    expect(verdictOf(base(acc, acc, acc, { batch: 0.01, group: 0.01, layer: 0.01 }), 1)).toBe('not separated');
+  });
+
+  it('"batch norm gets better training as well as test accuracy"', () => {
+    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]), 2)).toBe('supported');
+    expect(verdictOf(base([0.75, 0.76, 0.74], [0.85, 0.86, 0.84], [0.65, 0.66, 0.64]), 2)).toBe('contradicted');
+  });
+
+  it("the difficulty of each norm's mistakes: batch norm's hardest when it is the most accurate", () => {
+    const good = base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]);
+    expect(verdictOf(good, 3)).toBe('supported');
+    expect(verdictOf(good, 4)).toBe('supported');
+    const bad = base([0.65, 0.66, 0.64], [0.75, 0.76, 0.74], [0.85, 0.86, 0.84]);
+    expect(verdictOf(bad, 3)).toBe('contradicted');
+    expect(verdictOf(bad, 4)).toBe('contradicted');
+  });
+
+  it('a claim whose norms did not run is not tested', () => {
+    const r = syntheticResult('fashion', 3, {}, {}, { norms: ['batch', 'group'] });
+    const c = claims(r);
+    expect(c[0]!.verdict).toBe('not tested');
+    expect(c[0]!.evidence).toContain('batch norm vs layer norm: not in this comparison');
   });
 });

@@ -12,6 +12,7 @@ const EXPECTED = [
   'report.html',
   'metrics.json',
   'overlay.png',
+  'test-accuracy.png',
   ...['batch', 'group', 'layer'].flatMap((n) => [`curves-${n}.png`, `misclassified-${n}.png`, `confusion-${n}.png`]),
 ];
 
@@ -28,7 +29,7 @@ describe.each([
   let files: string[] = [];
   let result: ComparisonResult;
   beforeAll(() => {
-    result = syntheticResult(kind, 3, {}, { subset: 1000 });
+    result = syntheticResult(kind, 3, {}, { subset: 1000 }, { seeds: [0, 1] });
     expect(result.dataset.channels).toBe(channels);
     expect(result.dataset.height).toBe(size);
     ({ dir, files } = write(result));
@@ -47,7 +48,7 @@ describe.each([
       expect(png.height).toBeGreaterThan(100);
     }
     const grid = PNG.sync.read(readFileSync(join(dir, 'out', 'misclassified-batch.png')));
-    expect(grid.width).toBe(10 * 115 + 32); // 20 mistakes, ten per row
+    expect(grid.width).toBeGreaterThanOrEqual(10 * 115 + 32); // 20 mistakes, ten per row
   });
 
   it('writes report.md with the table, reading, preset, recipe, adapter and relative image links', () => {
@@ -57,8 +58,13 @@ describe.each([
     expect(md).toContain('Preset **quick**: software adapter (no GPU found)');
     expect(md).toContain('llvmpipe (LLVM 17.0.6, 256 bits)');
     expect(md).toMatch(/\| batchSize \| 128 \|/);
-    expect(md).toContain('Batch norm has the best final test accuracy');
-    expect(md).toContain('short run (3 epochs on 1000 training images)');
+    expect(md).toMatch(/Batch norm leads layer norm by 3\.00 points of test accuracy, 95% CI/);
+    expect(md).toContain('Caveat: 3 epochs on 1000 training images is a short budget');
+    expect(md).toContain("## The seed experiment's claims, tested");
+    expect(md).toMatch(/\| Ranking of test accuracy: group norm above batch norm above layer norm \| GN 70\.00%, BN 69\.77%, LN 69\.29%/);
+    expect(md).toContain('| batch norm | 80.03% / 69.77% | 10.26 |');
+    expect(md).toMatch(/\| batch norm - group norm \(G=4\) \| 2 \| 2\.00 \| \[/);
+    expect(md).toContain('### Every run');
     // Confusion tables with the dataset's class names, one per norm.
     expect(md.match(/\| true \\ predicted \|/g)).toHaveLength(3);
     for (const c of classes) expect(md).toContain(c.replace('|', '\\|'));
@@ -70,7 +76,7 @@ describe.each([
     expect(html).not.toMatch(/https?:/i);
     expect(html).not.toMatch(/<(script|link|iframe)/i);
     const srcs = [...html.matchAll(/src="([^"]*)"/g)].map((m) => m[1]!);
-    expect(srcs).toHaveLength(10);
+    expect(srcs).toHaveLength(11);
     for (const s of srcs) {
       expect(s.startsWith('data:image/png;base64,')).toBe(true);
       const png = PNG.sync.read(Buffer.from(s.slice('data:image/png;base64,'.length), 'base64'));
@@ -82,48 +88,56 @@ describe.each([
     expect(html).toContain('<strong>quick</strong>');
   });
 
-  it('writes metrics.json with every epoch of every norm and no big arrays', () => {
+  it('writes metrics.json with every epoch of every run, the statistics and the claims, and no big arrays', () => {
     const m = JSON.parse(readFileSync(join(dir, 'out', 'metrics.json'), 'utf8'));
-    expect(m.runs).toHaveLength(3);
+    expect(m.runs).toHaveLength(6);
     for (const [i, run] of m.runs.entries()) {
       expect(run.epochs).toHaveLength(3);
       expect(run.epochs).toEqual(result.runs[i]!.epochs);
-      expect(run.summary.finalTestAccuracy).toBe(result.runs[i]!.epochs[2]!.testAccuracy);
-      expect(run.predictions).toBeUndefined();
+      expect(run.predictions).toBe(`predictions/${run.norm}-seed${run.seed}.csv`);
     }
+    expect(m.seeds).toEqual([0, 1]);
     expect(m.dataset.testImages).toBeUndefined();
     expect(m.dataset.testLabels).toBeUndefined();
-    expect(m.dataset.testCount).toBe(60);
+    expect(m.dataset.testCount).toBe(600);
     expect(m.dataset.classes).toEqual([...classes]);
     expect(m.recipe.subset).toBe(1000);
     expect(m.preset.name).toBe('quick');
-    expect(m.adapter.software).toBe(true);
+    expect(m.adapters[0].software).toBe(true);
     expect(m.reading.length).toBeGreaterThan(3);
+    // The issue's schema: stats.runs, stats.norms, stats.pairs with their intervals and tests.
+    expect(Object.keys(m.stats.runs[0])).toEqual(expect.arrayContaining(['norm', 'seed', 'testAccuracy', 'wilson95']));
+    expect(Object.keys(m.stats.norms[0])).toEqual(expect.arrayContaining(['norm', 'seeds', 'mean', 'sd', 'ci95']));
+    expect(Object.keys(m.stats.pairs[0])).toEqual(expect.arrayContaining(['a', 'b', 'meanDiff', 'ci95', 'mcnemar']));
+    expect(Object.keys(m.stats.pairs[0].mcnemar[0])).toEqual(['seed', 'b01', 'b10', 'p']);
+    expect(m.stats.runs[0].wilson95).toHaveLength(2);
+    expect(m.claims).toHaveLength(5);
+    expect(m.claims.map((c: { verdict: string }) => c.verdict).every((v: string) => ['supported', 'contradicted', 'not separated', 'not tested'].includes(v))).toBe(true);
   });
 });
 
 describe('markdownTable', () => {
-  it('has one row per norm with params, accuracies, losses, gap and seconds per epoch', () => {
-    const lines = markdownTable(syntheticResult('cifar', 3)).split('\n');
+  it('has one row per norm with seeds, the mean test accuracy and its interval, train accuracies, the gap and its interval', () => {
+    const lines = markdownTable(syntheticResult('cifar', 3, {}, {}, { seeds: [0, 1, 2] })).split('\n');
     expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe(
-      '| norm | params | final train acc | best train acc | final test acc | best test acc (epoch) | final train loss | final test loss | gap (points) | s/epoch |',
-    );
-    expect(lines[2]).toBe('| batch norm | 39,668 | 95.00% | 95.00% | 91.00% | 91.00% (3) | 0.3000 | 0.4000 | 4.00 | 10.00 |');
-    expect(lines[3]).toContain('| group norm (G=4) | 39,668 |');
+    expect(lines[0]).toBe('| norm | seeds | test acc (mean) | 95% CI | sd (points) | train acc, eval mode | running train acc | gap (points) | gap 95% CI | test loss | s/epoch |');
+    expect(lines[2]).toMatch(/^\| batch norm \| 3 \| 91\.00% \| \[91\.00, 91\.00\] \| 0\.00 \| 95\.00% \| 94\.00% \| 4\.00 \| \[4\.00, 4\.00\] \| 0\.4000 \| 10\.00 \|$/);
+    expect(lines[3]).toContain('| group norm (G=4) | 3 |');
+    // One seed: the run's own Wilson interval, marked.
+    expect(markdownTable(syntheticResult('cifar', 3)).split('\n')[2]).toMatch(/\| batch norm \| 1 \| 91\.00% \| \[\d+\.\d\d, \d+\.\d\d\] \(one run\) \| - \|/);
   });
 });
 
 describe('writeReport edge cases', () => {
-  it('handles two runs of the same norm, a single epoch and a run without mistakes', () => {
-    const r = syntheticResult('fashion', 1);
-    r.runs = [r.runs[1]!, { ...r.runs[1]!, groups: 8, predictions: r.dataset.testLabels.slice() }];
+  it('handles one norm, a single epoch and a run without mistakes', () => {
+    const r = syntheticResult('fashion', 1, {}, {}, { norms: ['group'] });
+    r.runs = [{ ...r.runs[0]!, predictions: r.dataset.testLabels.slice() }];
     const { dir, files } = write(r);
     try {
       const names = files.map((f) => basename(f));
-      expect(names).toContain('curves-group-g4.png');
-      expect(names).toContain('misclassified-group-g8.png');
-      expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain('group norm (G=8): 0 of 60 test images wrong (0.00%)');
+      expect(names).toContain('curves-group.png');
+      expect(names).toContain('misclassified-group.png');
+      expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain('group norm (G=4), seed 0: 0 of 600 test images wrong (0.00%)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/index.js';
 import { loadDataset } from '../../src/train/data/load.js';
 import { subsetTrain, type Dataset } from '../../src/train/data/dataset.js';
-import { Trainer, DEFAULT_TRAIN_CONFIG, evaluate, BatchBuffers, type EpochMetrics } from '../../src/train/trainer.js';
+import { Trainer, DEFAULT_TRAIN_CONFIG, TRAIN_EVAL_IMAGES, evaluate, BatchBuffers, type EpochMetrics } from '../../src/train/trainer.js';
 import { GpuSplit } from '../../src/train/data/gpu-data.js';
 import { TrainingDivergedError } from '../../src/engine/errors.js';
 import { checkpointMeta, modelFromCheckpoint } from '../../src/model/checkpoint.js';
@@ -33,6 +33,61 @@ const cfg = { ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 64, evalBatchSize: 
 async function weights(t: Trainer): Promise<Float32Array[]> {
   return Promise.all(t.model.parameters.map((p) => p.read()));
 }
+
+/** The conv weights a trainer starts from, by name, and the batch indices it gathers in one epoch. */
+async function startAndOrder(norm: 'batch' | 'group' | 'layer', seed: number): Promise<{ conv: Map<string, Float32Array>; order: number[][] }> {
+  const t = new Trainer(engine, ds, { ...cfg, epochs: 1, norm, seed });
+  try {
+    const conv = new Map<string, Float32Array>();
+    for (const [name, tensor] of t.model.tensors) if (name.endsWith('conv.weight') || /^c\d+\.weight$/.test(name)) conv.set(name, await tensor.read());
+    const order: number[][] = [];
+    const split = (t as unknown as { train: { gather: (i: ArrayLike<number>, ...rest: unknown[]) => void } }).train;
+    const gather = split.gather.bind(split);
+    split.gather = (indices, ...rest) => {
+      order.push(Array.from(indices));
+      gather(indices, ...rest);
+    };
+    await t.trainEpoch(1);
+    return { conv, order };
+  } finally {
+    t.dispose();
+  }
+}
+
+describe('the paired design of a comparison', () => {
+  it('one seed gives every norm the same initial conv weights and batch order; another seed differs in both', async () => {
+    const a = await startAndOrder('batch', 3);
+    const b = await startAndOrder('layer', 3);
+    const c = await startAndOrder('group', 4);
+    expect(a.conv.size).toBe(10); // b1..b8 conv, c9, c10
+    for (const [name, w] of a.conv) {
+      expect(b.conv.get(name), name).toEqual(w);
+      expect(c.conv.get(name), name).not.toEqual(w);
+    }
+    expect(a.order).toHaveLength(ds.train.count / cfg.batchSize);
+    expect(b.order).toEqual(a.order);
+    expect(c.order).not.toEqual(a.order);
+    expect(c.order.flat().sort((x, y) => x - y)).toEqual(a.order.flat().sort((x, y) => x - y));
+  });
+
+  it('measures train accuracy in evaluation mode on the first TRAIN_EVAL_IMAGES training images after each epoch', async () => {
+    const t = new Trainer(engine, ds, { ...cfg, epochs: 1, norm: 'batch' });
+    try {
+      const [m] = await t.run();
+      expect(t.trainEvalCount).toBe(Math.min(ds.train.count, TRAIN_EVAL_IMAGES));
+      const again = await t.evaluateTrain({ predictions: true });
+      expect(again.count).toBe(ds.train.count);
+      expect(m!.trainEvalAccuracy).toBe(again.accuracy);
+      const right = again.predictions!.reduce((n, p, i) => n + (p === ds.train.labels[i] ? 1 : 0), 0);
+      expect(again.accuracy).toBe(right / ds.train.count);
+      expect(m!.trainEvalLoss).toBeCloseTo(again.loss, 6);
+      // Batch norm: training mode moved the running statistics, so the two figures differ.
+      expect(m!.trainEvalAccuracy).not.toBe(m!.trainAccuracy);
+    } finally {
+      t.dispose();
+    }
+  });
+});
 
 describe('training SeedNet', () => {
   for (const norm of ['batch', 'group', 'layer'] as const) {

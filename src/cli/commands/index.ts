@@ -1,6 +1,7 @@
 // Every normlab command, in the order `normlab --help` lists them.
 import type { Command } from '../command.js';
 import { compareCommand } from './compare.js';
+import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
@@ -14,6 +15,7 @@ import { serveCommand } from './serve.js';
 
 export const commands: Command[] = [
   compareCommand,
+  reportCommand,
   trainCommand,
   evalCommand,
   predictCommand,

@@ -27,6 +27,13 @@ export const FASHION_MNIST_CLASSES = [
 ] as const;
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
+/** The first `n` test images (compare's --test-subset). */
+export function subsetTest(ds: Dataset, n: number): Dataset {
+  if (n >= ds.test.count) return ds;
+  const per = ds.channels * ds.height * ds.width;
+  return { ...ds, test: { images: ds.test.images.subarray(0, n * per), labels: ds.test.labels.subarray(0, n), count: n } };
+}
+
 /** The first `n` training images (the --subset flag). */
 export function subsetTrain(ds: Dataset, n: number): Dataset {
   if (n >= ds.train.count) return ds;
