@@ -12,12 +12,29 @@ import { subsetTest, subsetTrain } from '../train/data/dataset.js';
 import { loadDataset } from '../train/data/load.js';
 import { datasetFingerprint } from '../train/data/fingerprint.js';
 import type { ComparisonResult, NormName, NormRun } from '../report/types.js';
-import { parsePredictionsCsv, readManifest, readRunRecords, type ComparisonManifest, type RunRecord } from './comparison-dir.js';
+import { parsePredictionsCsv, readManifest, readRunRecords, type ComparisonManifest, type DatasetIdentity, type RunRecord } from './comparison-dir.js';
+import { TRAIN_EVAL_IMAGES } from '../train/trainer.js';
 
 export interface LoadedComparison {
   dir: string;
   manifest: ComparisonManifest;
   records: RunRecord[];
+}
+
+/** What a comparison directory records of its dataset, to check it elsewhere. */
+export function datasetIdentity(ds: Dataset): DatasetIdentity {
+  return {
+    name: ds.name,
+    source: ds.source,
+    fingerprint: datasetFingerprint(ds),
+    trainCount: ds.train.count,
+    testCount: ds.test.count,
+    trainEvalCount: Math.min(ds.train.count, TRAIN_EVAL_IMAGES),
+    channels: ds.channels,
+    height: ds.height,
+    width: ds.width,
+    classes: [...ds.classes],
+  };
 }
 
 /** The first setting two recipes disagree on, as "KEY A vs B", or null when they agree. */

@@ -7,11 +7,10 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeManifest, writeRun, readManifest, predictionsPath, checkpointPath, type ComparisonManifest } from '../../src/compare/comparison-dir.js';
-import { loadComparisons, loadComparisonDataset, mergeComparisons } from '../../src/compare/merge.js';
+import { datasetIdentity, loadComparisons, loadComparisonDataset, mergeComparisons } from '../../src/compare/merge.js';
 import { writeComparisonReport } from '../../src/compare/publish.js';
 import { comparisonStats } from '../../src/report/comparison-stats.js';
 import { readResults } from '../../src/report/reading.js';
-import { datasetFingerprint } from '../../src/train/data/fingerprint.js';
 import { loadDataset } from '../../src/train/data/load.js';
 import type { Dataset } from '../../src/train/data/dataset.js';
 import { UserError } from '../../src/engine/errors.js';
@@ -31,18 +30,7 @@ function manifest(seeds: number[], over: Partial<ComparisonManifest> = {}): Omit
     recipe: { epochs: 3, batchSize: 32, lr: 0.05, schedule: 'onecycle', momentum: 0.9, weightDecay: 5e-4, groups: 4, augment: false, subset: 'all', evalBatchSize: 500 },
     norms: ['batch', 'group', 'layer'],
     seeds,
-    dataset: {
-      name: ds.name,
-      source: ds.source,
-      fingerprint: datasetFingerprint(ds),
-      trainCount: ds.train.count,
-      testCount: ds.test.count,
-      trainEvalCount: ds.train.count,
-      channels: 3,
-      height: 32,
-      width: 32,
-      classes: [...ds.classes],
-    },
+    dataset: datasetIdentity(ds),
     preset: { name: 'quick', why: 'test' },
     startedAt: '2026-12-02T00:00:00.000Z',
     ...over,
