@@ -235,7 +235,7 @@ export const compareCommand: Command = {
  * The seed-to-seed standard deviation of the paired per-seed differences in test accuracy at the
  * quick preset's own budget, in points, measured on lavapipe: `normlab compare --seeds 5`
  * (2026-12-02): batch - group 15.23, batch - layer 6.35, group - layer 13.23. Short runs of
- * group and layer norm land anywhere between 19% and 45% depending on the seed.
+ * group and layer norm land anywhere between 20% and 45% depending on the seed (over 5 seeds).
  */
 export const QUICK_PAIR_SD_POINTS: readonly [number, number] = [6.35, 15.23];
 
