@@ -9,7 +9,7 @@ export const SEEDS_HELP = `seeds to train: a count N (seeds 0..N-1) or a list of
 
 export function parseSeeds(raw: string): number[] {
   const bad = (why: string): never => {
-    throw new UsageError(`--seeds '${raw}': ${why}; give a count (--seeds 5 for 0..4) or a list (--seeds 0,1,2 or 5-9)`);
+    throw new UsageError(`--seeds '${raw}': ${why}; give a count (--seeds 5 for 0..4) or a list (--seeds 0,1,2, 5-9, or 3-3 for seed 3 alone)`);
   };
   const text = raw.trim();
   if (text === '') bad('empty');

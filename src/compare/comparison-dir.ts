@@ -52,7 +52,10 @@ export interface RunRecord {
   epochs: EpochRow[];
   /** Relative to the comparison directory. */
   checkpoint: string;
+  /** '' for a run that diverged: it has no final predictions. */
   predictions: string;
+  /** Set when a gradient became NaN or infinite: where, and the trainer's message. Such a run is finished, without predictions. */
+  diverged?: { epoch: number; step: number; message: string };
   adapter: AdapterSummary;
   /** Wall-clock seconds of the run, training and evaluation. */
   seconds: number;
@@ -98,10 +101,10 @@ export function readManifest(dir: string): ComparisonManifest {
 }
 
 /** Writes a finished run: predictions first, then the results file that marks it finished. */
-export function writeRun(dir: string, record: RunRecord, labels: Uint8Array, predictions: Uint8Array): void {
+export function writeRun(dir: string, record: RunRecord, labels: Uint8Array, predictions: Uint8Array | undefined): void {
   mkdirSync(join(dir, 'predictions'), { recursive: true });
   mkdirSync(join(dir, 'results'), { recursive: true });
-  writeFileAtomic(join(dir, record.predictions), predictionsCsv(labels, predictions));
+  if (predictions) writeFileAtomic(join(dir, record.predictions), predictionsCsv(labels, predictions));
   writeFileAtomic(join(dir, resultsPath(record.norm, record.seed)), `${JSON.stringify(record, null, 2)}\n`);
 }
 

@@ -11,7 +11,7 @@ import type { Dataset } from '../train/data/dataset.js';
 import { subsetTest, subsetTrain } from '../train/data/dataset.js';
 import { loadDataset } from '../train/data/load.js';
 import { datasetFingerprint } from '../train/data/fingerprint.js';
-import type { ComparisonResult, NormName, NormRun } from '../report/types.js';
+import type { ComparisonResult, DivergedRun, NormName, NormRun } from '../report/types.js';
 import { parsePredictionsCsv, readManifest, readRunRecords, type ComparisonManifest, type DatasetIdentity, type RunRecord } from './comparison-dir.js';
 import { TRAIN_EVAL_IMAGES } from '../train/trainer.js';
 
@@ -100,10 +100,17 @@ function sameAdapter(a: AdapterSummary, b: AdapterSummary): boolean {
 export function mergeComparisons(loaded: readonly LoadedComparison[], ds: Dataset): ComparisonResult {
   const first = loaded[0]!.manifest;
   const runs: NormRun[] = [];
+  const diverged: DivergedRun[] = [];
   const adapters: AdapterSummary[] = [];
   let seconds = 0;
   for (const c of loaded) {
     for (const r of c.records) {
+      seconds += r.seconds;
+      if (!adapters.some((a) => sameAdapter(a, r.adapter))) adapters.push(r.adapter);
+      if (r.diverged) {
+        diverged.push({ norm: r.norm, seed: r.seed, epoch: r.diverged.epoch, step: r.diverged.step });
+        continue;
+      }
       runs.push({
         norm: r.norm,
         groups: r.groups,
@@ -113,8 +120,6 @@ export function mergeComparisons(loaded: readonly LoadedComparison[], ds: Datase
         predictions: parsePredictionsCsv(join(c.dir, r.predictions), ds.test.labels),
         checkpoint: r.checkpoint,
       });
-      if (!adapters.some((a) => sameAdapter(a, r.adapter))) adapters.push(r.adapter);
-      seconds += r.seconds;
     }
   }
   // Norms in the first directory's order, then any the others add, in the order normlab lists them.
@@ -145,5 +150,6 @@ export function mergeComparisons(loaded: readonly LoadedComparison[], ds: Datase
     totalSeconds: seconds,
     normlabVersion: first.normlabVersion,
     sources: loaded.map((c) => c.dir),
+    diverged: diverged.sort((a, b) => NORM_KINDS.indexOf(a.norm) - NORM_KINDS.indexOf(b.norm) || a.seed - b.seed),
   };
 }

@@ -21,7 +21,7 @@ export function writeComparisonReport(out: string, loaded: readonly LoadedCompar
     for (const c of loaded) {
       if (resolve(c.dir) === resolve(out)) continue;
       for (const r of c.records) {
-        for (const rel of [r.predictions, r.checkpoint, resultsPath(r.norm, r.seed)]) {
+        for (const rel of [r.predictions, r.checkpoint, resultsPath(r.norm, r.seed)].filter(Boolean)) {
           const from = join(c.dir, rel);
           if (!existsSync(from)) continue; // a checkpoint left behind on the machine that trained
           mkdirSync(dirname(join(out, rel)), { recursive: true });

@@ -8,10 +8,11 @@ import type { Engine } from '../engine/engine.js';
 import { checkpointMeta } from '../model/checkpoint.js';
 import { saveCheckpoint } from '../model/checkpoint-files.js';
 import type { Dataset } from '../train/data/dataset.js';
-import { Trainer, type TrainConfig } from '../train/trainer.js';
+import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.js';
+import { TrainingDivergedError } from '../engine/errors.js';
 import { ProgressPrinter, formatDuration } from '../train/progress.js';
 import type { NormName } from '../report/types.js';
-import { checkpointPath, isFinished, predictionsPath, writeRun } from './comparison-dir.js';
+import { checkpointPath, isFinished, predictionsPath, writeRun, type RunRecord } from './comparison-dir.js';
 
 export interface ComparisonPlan {
   dir: string;
@@ -40,17 +41,8 @@ export async function runComparison(engine: Engine, plan: ComparisonPlan, progre
     const printer = new ProgressPrinter(process.stderr, 10, `[${k}/${all.length} ${norm} seed ${seed}] `);
     const t0 = performance.now();
     const trainer = new Trainer(engine, plan.dataset, cfg);
-    let predictions: Uint8Array | undefined;
     try {
-      const epochs = await trainer.run({
-        testPredictions: true,
-        onProgress: (p) => printer.step(p),
-        onEpoch: async (m, model, test) => {
-          printer.epoch(norm, m);
-          predictions = test.predictions;
-          await saveCheckpoint(join(plan.dir, checkpointPath(norm, seed)), model, checkpointMeta(plan.dataset, cfg, m.epoch, plan.subset));
-        },
-      });
+      const { epochs, predictions, diverged } = await trainRun(trainer, printer, plan, cfg, `[${k}/${all.length} ${norm} seed ${seed}]`, progress);
       const seconds = (performance.now() - t0) / 1000;
       writeRun(
         plan.dir,
@@ -61,20 +53,54 @@ export async function runComparison(engine: Engine, plan: ComparisonPlan, progre
           params: trainer.model.parameterCount,
           epochs,
           checkpoint: checkpointPath(norm, seed),
-          predictions: predictionsPath(norm, seed),
+          predictions: diverged ? '' : predictionsPath(norm, seed),
+          ...(diverged ? { diverged } : {}),
           adapter: engine.adapterInfo,
           seconds,
           finishedAt: new Date().toISOString(),
         },
         plan.dataset.test.labels,
-        predictions!,
+        predictions,
       );
       const left = pending.length - i - 1;
       const eta = left ? `; about ${formatDuration((((performance.now() - started) / 1000) * left) / (i + 1))} left for the other ${left}` : '';
-      progress.message(`run ${k}/${all.length} (${norm} norm, seed ${seed}) finished in ${formatDuration(seconds)}${eta}`);
+      progress.message(`run ${k}/${all.length} (${norm} norm, seed ${seed}) ${diverged ? 'diverged' : 'finished'} after ${formatDuration(seconds)}${eta}`);
     } finally {
       trainer.dispose();
     }
   }
   return { trained: pending.length, skipped: all.length - pending.length };
+}
+
+/** Trains one run to its end, or to the step where it diverged. */
+async function trainRun(
+  trainer: Trainer,
+  printer: ProgressPrinter,
+  plan: ComparisonPlan,
+  cfg: TrainConfig,
+  label: string,
+  progress: ProgressPrinter,
+): Promise<{ epochs: EpochMetrics[]; predictions: Uint8Array | undefined; diverged: RunRecord['diverged'] }> {
+  const { norm, seed } = cfg;
+  let predictions: Uint8Array | undefined;
+  const epochs: EpochMetrics[] = [];
+  try {
+    await trainer.run({
+      testPredictions: true,
+      onProgress: (p) => printer.step(p),
+      onEpoch: async (m, model, test) => {
+        printer.epoch(norm, m);
+        epochs.push(m);
+        predictions = test.predictions;
+        await saveCheckpoint(join(plan.dir, checkpointPath(norm as NormName, seed)), model, checkpointMeta(plan.dataset, cfg, m.epoch, plan.subset));
+      },
+    });
+    return { epochs, predictions, diverged: undefined };
+  } catch (e) {
+    // A diverged run is a result too (this norm, seed and learning rate do not train): recorded,
+    // left out of the statistics and named in the report, and the comparison goes on.
+    if (!(e instanceof TrainingDivergedError)) throw e;
+    progress.message(`${label} ${e.message}; recorded as diverged, the comparison goes on`);
+    return { epochs, predictions: undefined, diverged: { epoch: e.epoch, step: e.step, message: e.message } };
+  }
 }

@@ -16,10 +16,10 @@ export const SEED_FIGURES: Record<NormName, { train: number; test: number }> = {
 type Measure = 'test' | 'trainEval' | 'gaps' | 'difficulty';
 
 const MEASURE_WORDS: Record<Measure, { what: string; unit: string }> = {
-  test: { what: 'test accuracy', unit: 'points' },
-  trainEval: { what: 'train accuracy (evaluation mode)', unit: 'points' },
-  gaps: { what: 'train-test gap (evaluation-mode train minus test accuracy)', unit: 'points' },
-  difficulty: { what: "mean difficulty of the misclassified test images (fraction of all runs that miss them)", unit: 'x100' },
+  test: { what: 'test accuracy', unit: ' points' },
+  trainEval: { what: 'train accuracy (evaluation mode)', unit: ' points' },
+  gaps: { what: 'train-test gap (evaluation-mode train minus test accuracy)', unit: ' points' },
+  difficulty: { what: 'mean difficulty of the misclassified test images (fraction of all runs that miss them)', unit: '' },
 };
 
 /** "higher is greater than lower" on a measure. */
@@ -113,7 +113,9 @@ export function checkClaim(spec: ClaimSpec, stats: ComparisonStats, name: Namer)
   for (const d of spec.parts) {
     const found = findSeparation(stats, d);
     if (!found || !found.sep.seeds.length || !Number.isFinite(found.sep.meanDiff)) {
-      evidence.push(`${name(d.higher)} vs ${name(d.lower)}: not in this comparison`);
+      const ran = stats.norms.some((s) => s.norm === d.higher && s.n > 0) && stats.norms.some((s) => s.norm === d.lower && s.n > 0);
+      const why = !ran ? 'not in this comparison' : d.measure === 'difficulty' ? 'not tested: a run without mistakes has no mistakes to rate' : 'not tested: no shared seed';
+      evidence.push(`${name(d.higher)} vs ${name(d.lower)}: ${why}`);
       sides.push(NaN);
       continue;
     }
@@ -125,12 +127,12 @@ export function checkClaim(spec: ClaimSpec, stats: ComparisonStats, name: Namer)
     const w = MEASURE_WORDS[d.measure];
     const interval = ci ? `, 95% CI ${d.measure === 'difficulty' ? `[${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}]` : ciPoints(ci)}` : '';
     const reading = side > 0 ? 'as claimed' : side < 0 ? 'against the claim' : 'not separated';
-    const unit = w.unit === 'points' ? ' points' : '';
-    evidence.push(`${w.what}, ${name(d.higher)} minus ${name(d.lower)}: ${scale(d.measure, diff)}${unit}${interval} (${sep.method}): ${reading}`);
+    evidence.push(`${w.what}, ${name(d.higher)} minus ${name(d.lower)}: ${scale(d.measure, diff)}${w.unit}${interval} (${sep.method}): ${reading}`);
   }
+  // One comparison separated against the claim contradicts it, whatever else could not be tested.
   let verdict: ClaimVerdict;
-  if (sides.some((s) => Number.isNaN(s))) verdict = 'not tested';
-  else if (sides.some((s) => s < 0)) verdict = 'contradicted';
+  if (sides.some((s) => s < 0)) verdict = 'contradicted';
+  else if (sides.some((s) => Number.isNaN(s))) verdict = 'not tested';
   else if (sides.every((s) => s > 0)) verdict = 'supported';
   else verdict = 'not separated';
   return { claim: spec.claim, seedSays: spec.seedSays, verdict, evidence };

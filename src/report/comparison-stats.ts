@@ -185,9 +185,17 @@ function overlapSide(ia: Interval, ib: Interval): -1 | 0 | 1 {
   return 0;
 }
 
+/** True when several seeds gave exactly the same value, so the t-interval has no width to speak of. */
+export function noSpread(s: { n: number; sd: number | null }): boolean {
+  return s.n >= 2 && s.sd !== null && s.sd <= 1e-12;
+}
+
 /**
  * A measure compared between norms: with two or more shared seeds, the paired t-interval of the
  * per-seed differences; with one, `single` decides (an interval from the images of the one seed).
+ * When the seeds' differences are identical (accuracies are counts over images, so two seeds can
+ * tie exactly), the t-interval has zero width and says nothing: then `single` must separate every
+ * seed in the same direction.
  */
 function separations(
   result: ComparisonResult,
@@ -202,6 +210,12 @@ function separations(
       ra.map((r) => value(r)!),
       rb.map((r) => value(r)!),
     );
+    if (noSpread(d)) {
+      const each = ra.map((x, i) => single(x, rb[i]!));
+      const side = each.every((e) => e.side === each[0]!.side) ? each[0]!.side : 0;
+      const how = each[0]!.method.replace(/^one seed: /, '').replace(/ on seed \d+ \(p = [^)]*\)/, '');
+      return { a, b, seeds, meanDiff: d.mean, ci95: null, side, method: `the ${seeds.length} seeds gave the same difference, so no spread can be estimated; decided seed by seed (${how})` };
+    }
     if (seeds.length >= 2) return { a, b, seeds, meanDiff: d.mean, ci95: d.ci95, side: sideOfZero(d.ci95), method: `paired t-interval over ${seeds.length} seeds` };
     return { a, b, seeds, meanDiff: d.mean, ...single(ra[0]!, rb[0]!) };
   });
@@ -227,9 +241,9 @@ export function comparisonStats(result: ComparisonResult): ComparisonStats {
   });
 
   const test = separations(result, runs, (r) => r.testAccuracy, (x, y) => {
-    const m = pairs.find((p) => p.a === x.norm && p.b === y.norm)!.mcnemar[0]!;
+    const m = pairs.find((p) => p.a === x.norm && p.b === y.norm)!.mcnemar.find((r) => r.seed === x.seed)!;
     const side = m.p < ALPHA ? (Math.sign(m.b01 - m.b10) as -1 | 1) : 0;
-    return { ci95: null, side, method: `McNemar's exact test on seed ${x.seed} (p = ${formatP(m.p)})` };
+    return { ci95: null, side, method: `McNemar's exact test on seed ${x.seed} (${pText(m.p)})` };
   });
   const trainEval = separations(result, runs, (r) => r.trainEvalAccuracy, (x, y) => ({
     ci95: null,
@@ -263,7 +277,13 @@ export function comparisonStats(result: ComparisonResult): ComparisonStats {
   };
 }
 
-/** A p-value as a reader wants it: three significant digits, or "< 1e-16" at the floor of float64 sums. */
+/** "p = 0.043", or "p < 1e-16". */
+export function pText(p: number): string {
+  const f = formatP(p);
+  return f.startsWith('<') ? `p ${f}` : `p = ${f}`;
+}
+
+/** A p-value as a reader wants it: two significant digits, or "< 1e-16" at the floor of float64 sums. */
 export function formatP(p: number): string {
   if (p < 1e-16) return '< 1e-16';
   if (p < 0.001) return p.toExponential(1);

@@ -3,7 +3,7 @@
 // shapes from the per-epoch means over seeds, and caveats from the recipe. No fixed thresholds.
 import type { ComparisonResult, EpochRow, NormName, NormRun } from './types.js';
 import { normTitle } from './plots.js';
-import { comparisonStats, type ComparisonStats, type NormSummary, type RunStats } from './comparison-stats.js';
+import { comparisonStats, noSpread, type ComparisonStats, type NormSummary, type RunStats } from './comparison-stats.js';
 import { andList, cap, ciPoints, namer, percent, points, resolutionSentence, testVerdicts, type Namer } from './verdicts.js';
 import { sideOfZero, type Interval } from '../stats/stats.js';
 
@@ -72,22 +72,29 @@ function curveSentence(name: string, E: EpochRow[], seeds: number): string {
 /** A norm's final measure with its interval: over seeds (t) when there are several, else the one run's. */
 function withInterval(s: NormSummary, single: Interval | undefined): string {
   const ci = s.n >= 2 ? s.ci95 : single ?? null;
-  const how = s.n >= 2 ? `over ${s.n} seeds` : 'one seed, from its images';
+  const how = noSpread(s) ? `the same for all ${s.n} seeds, so no spread to estimate` : s.n >= 2 ? `over ${s.n} seeds` : 'one seed, from its images';
   return `${points(s.mean)} points, 95% CI ${ciPoints(ci)} (${how})`;
 }
 
 function gapSentences(stats: ComparisonStats, name: Namer): string[] {
   const rows = stats.gaps.norms.filter((s) => s.n > 0);
   if (!rows.length) return [];
-  const single = (norm: NormName) => stats.runs.find((r) => r.norm === norm)?.gap95;
+  // The run a one-seed norm rests on: the one its summary counted (a finite gap).
+  const runsOf = (s: NormSummary) => stats.runs.filter((r) => r.norm === s.norm && s.seeds.includes(r.seed));
+  const single = (norm: NormName) => runsOf(rows.find((s) => s.norm === norm)!)[0]?.gap95;
   const parts = rows.map((s) => `${name(s.norm)} ${withInterval(s, single(s.norm))}`);
   const out = [
     `Train-test gap at the last epoch (train accuracy in evaluation mode on ${stats.trainEvalCount.toLocaleString('en-US')} fixed training images, minus test accuracy): ${andList(parts)}.`,
   ];
-  const ci = (s: NormSummary) => (s.n >= 2 ? s.ci95 : single(s.norm) ?? null);
-  const over = rows.filter((s) => sideOfZero(ci(s)) > 0).map((s) => name(s.norm));
-  const under = rows.filter((s) => sideOfZero(ci(s)) < 0).map((s) => name(s.norm));
-  const none = rows.filter((s) => sideOfZero(ci(s)) === 0).map((s) => name(s.norm));
+  // Over seeds by the t-interval; with one seed, or seeds that all gave the same gap, every run's own interval must agree.
+  const side = (s: NormSummary) => {
+    if (s.n >= 2 && !noSpread(s)) return sideOfZero(s.ci95);
+    const sides = runsOf(s).map((r) => sideOfZero(r.gap95));
+    return sides.every((x) => x === sides[0]) ? sides[0]! : 0;
+  };
+  const over = rows.filter((s) => side(s) > 0).map((s) => name(s.norm));
+  const under = rows.filter((s) => side(s) < 0).map((s) => name(s.norm));
+  const none = rows.filter((s) => side(s) === 0).map((s) => name(s.norm));
   if (over.length) out.push(`${cap(andList(over))} ${over.length === 1 ? 'fits' : 'fit'} the training images better than the test images beyond the interval: overfitting at this budget.`);
   if (none.length) out.push(`${cap(andList(none))}: the gap is not separated from zero, so no overfitting is shown.`);
   if (under.length) out.push(`${cap(andList(under))}: test accuracy is above train accuracy beyond the interval.`);
@@ -124,6 +131,14 @@ function speedSentence(result: ComparisonResult, name: Namer): string | null {
 
 function caveatSentences(result: ComparisonResult): string[] {
   const out: string[] = [];
+  if (result.diverged.length) {
+    const name = namer(groupsOf(result));
+    const list = result.diverged.map((d) => `${name(d.norm)} seed ${d.seed} (epoch ${d.epoch}, step ${d.step})`);
+    out.push(
+      `${result.diverged.length} run${result.diverged.length === 1 ? '' : 's'} diverged (a gradient became NaN or infinite) and ${result.diverged.length === 1 ? 'is' : 'are'} left out of every statistic: ${andList(list)}. ` +
+        'A norm that diverges where others do not is less stable at this learning rate; the intervals describe only the runs that trained.',
+    );
+  }
   const epochs = Math.max(0, ...result.runs.map((r) => r.epochs.length));
   const subset = typeof result.recipe.subset === 'number' ? result.recipe.subset : undefined;
   if (epochs > 0 && epochs < 5) {
@@ -153,10 +168,12 @@ export interface Reading {
 /** The reading, in parts the report places under their headings. */
 export function readComparison(result: ComparisonResult, stats: ComparisonStats = comparisonStats(result)): Reading {
   const name = namer(groupsOf(result));
-  if (!result.runs.length) return { verdicts: ['No norm was trained, so there are no results to read.'], resolution: null, gaps: [], curves: [], other: [] };
+  if (!result.runs.length) {
+    return { verdicts: ['No norm was trained, so there are no results to read.'], resolution: null, gaps: [], curves: [], other: result.diverged.length ? caveatSentences(result).slice(0, 1) : [] };
+  }
   const top = [...stats.norms].filter((s) => s.n).sort((a, b) => b.mean - a.mean);
   const lead = top.length
-    ? [`Mean final test accuracy: ${andList(top.map((s) => `${name(s.norm)} ${percent(s.mean)}${s.n >= 2 ? ` (95% CI ${ciPoints(s.ci95)}, ${s.n} seeds)` : ` (Wilson 95% CI ${ciPoints(single(stats.runs, s.norm))}, one seed)`}`))}.`]
+    ? [`Mean final test accuracy: ${andList(top.map((s) => `${name(s.norm)} ${percent(s.mean)}${noSpread(s) ? ` (the same on all ${s.n} seeds)` : s.n >= 2 ? ` (95% CI ${ciPoints(s.ci95)}, ${s.n} seeds)` : ` (Wilson 95% CI ${ciPoints(single(stats.runs, s.norm))}, one seed)`}`))}.`]
     : [];
   return {
     verdicts: [...lead, ...testVerdicts(stats, name)],
@@ -168,7 +185,7 @@ export function readComparison(result: ComparisonResult, stats: ComparisonStats 
 }
 
 function single(runs: RunStats[], norm: NormName): Interval | null {
-  return runs.find((r) => r.norm === norm)?.wilson95 ?? null;
+  return runs.find((r) => r.norm === norm && Number.isFinite(r.testAccuracy))?.wilson95 ?? null;
 }
 
 /** GroupNorm's G in this comparison (4 when group norm did not run). */

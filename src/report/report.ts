@@ -8,7 +8,7 @@ import { curvesPng, overlayPng } from './curves.js';
 import { accuracyIntervalsPng } from './interval-plot.js';
 import { misclassifiedPng, mistakes } from './grid.js';
 import { confusionMatrix, confusionPng, confusionMarkdown, recalls } from './confusion.js';
-import { comparisonStats, imageDifficulty, formatP, type ComparisonStats, type NormSummary } from './comparison-stats.js';
+import { comparisonStats, imageDifficulty, noSpread, pText, type ComparisonStats, type NormSummary } from './comparison-stats.js';
 import { checkSeedClaims, SEED_FIGURES, type ClaimCheck } from './claims.js';
 import { readComparison, readResults, runsOf, secondsPerEpoch, bestTestEpoch, mean, groupsOf } from './reading.js';
 import { ciPoints, namer, percent, points, type Namer } from './verdicts.js';
@@ -26,6 +26,7 @@ function classCount(a: Uint8Array): number {
 
 /** A norm's interval: over seeds when it has several, else its one run's (Wilson, or the gap's). */
 function ciCell(s: NormSummary, single: [number, number] | undefined): string {
+  if (noSpread(s)) return `${ciPoints(s.ci95)} (no spread)`;
   if (s.n >= 2) return ciPoints(s.ci95);
   return single ? `${ciPoints(single)} (one run)` : '-';
 }
@@ -44,12 +45,12 @@ function normRows(result: ComparisonResult, stats: ComparisonStats, name: Namer)
         name(s.norm),
         String(s.n),
         pct(s.mean),
-        ciCell(s, rs[0]?.wilson95),
+        ciCell(s, rs.find((r) => s.seeds.includes(r.seed))?.wilson95),
         s.sd !== null ? points(s.sd) : '-',
         pct(mean(rs.map((r) => r.trainEvalAccuracy))),
         pct(mean(rs.map((r) => r.runningTrainAccuracy))),
         num(100 * gap.mean, 2),
-        ciCell(gap, rs[0]?.gap95),
+        ciCell(gap, rs.find((r) => gap.seeds.includes(r.seed))?.gap95),
         num(last('testLoss')),
         num(mean(runs.map(secondsPerEpoch)), 2),
       ];
@@ -86,7 +87,7 @@ function pairRows(stats: ComparisonStats, name: Namer): string[][] {
   return stats.pairs.map((p, i) => {
     const sep = stats.test[i]!;
     const verdict = sep.side === 0 ? 'not separated' : `${name(sep.side > 0 ? p.a : p.b)} ahead`;
-    const mc = p.mcnemar.map((m) => `seed ${m.seed}: ${m.b01}/${m.b10}, p ${formatP(m.p)}`).join('; ');
+    const mc = p.mcnemar.map((m) => `seed ${m.seed}: ${m.b01}/${m.b10}, ${pText(m.p)}`).join('; ');
     return [`${name(p.a)} - ${name(p.b)}`, String(p.n), num(100 * p.meanDiff, 2), ciPoints(p.ci95), mc || '-', verdict];
   });
 }
@@ -120,8 +121,11 @@ function claimBlocks(claims: ClaimCheck[], stats: ComparisonStats, name: Namer, 
     kind: 'p',
     text:
       "Each claim of the seed experiment's README, with what this comparison says: **supported** (every comparison it needs is separated in the claimed direction), " +
-      '**contradicted** (one is separated against it) or **not separated** at this budget. An image\'s difficulty is the fraction of all ' +
-      `${stats.runCount} runs of this comparison (every norm and seed) that misclassify it.`,
+      '**contradicted** (one is separated against it), **not separated** at this budget, or **not tested** (a norm it needs did not run). ' +
+      `An image's difficulty is the fraction of all ${stats.runCount} runs of this comparison (every norm and seed) that misclassify it; ` +
+      "a norm's own runs count too, and a more accurate norm's fewer mistakes are naturally the images most runs miss, so the last two claims say " +
+      "where each norm's mistakes lie, which follows its accuracy, rather than how hard its mistakes are for a model of the same accuracy. " +
+      "With one seed, Welch's interval treats the two runs' sets of mistakes as independent samples, which they are not quite (they overlap).",
   });
   b.push({
     kind: 'table',
@@ -253,6 +257,7 @@ export function metricsJson(result: ComparisonResult, stats: ComparisonStats = c
     norms: result.norms,
     seeds: result.seeds,
     sources: result.sources,
+    diverged: result.diverged,
     runs: result.runs.map((r) => ({
       norm: r.norm,
       seed: r.seed,

@@ -70,4 +70,13 @@ export interface ComparisonResult {
   normlabVersion: string;
   /** The comparison directories the runs were read from (one, unless merged by `normlab report`). */
   sources: string[];
+  /** Runs whose gradient became NaN or infinite: left out of `runs` and of every statistic. */
+  diverged: DivergedRun[];
+}
+
+export interface DivergedRun {
+  norm: NormName;
+  seed: number;
+  epoch: number;
+  step: number;
 }

@@ -3,7 +3,7 @@
 // its own: "separated" means the 95% interval excludes zero, or McNemar's p < 0.05 with one seed.
 import { tCritical, type Interval } from '../stats/stats.js';
 import { normTitle } from './plots.js';
-import { formatP, type ComparisonStats, type PairSummary, type Separation } from './comparison-stats.js';
+import { noSpread, pText, type ComparisonStats, type PairSummary, type Separation } from './comparison-stats.js';
 import type { NormName } from './types.js';
 
 export const points = (x: number) => (100 * x).toFixed(2);
@@ -33,7 +33,7 @@ function mcnemarTally(p: PairSummary, name: Namer): string {
   const forA = sig.filter((m) => dir(m) > 0).length;
   const forB = sig.filter((m) => dir(m) < 0).length;
   const tail = forA && forB ? `, ${forA} in favour of ${name(p.a)} and ${forB} of ${name(p.b)}` : '';
-  return `McNemar's test on the shared test images separates the two trained models on ${sig.length} of ${p.mcnemar.length} seeds${tail}`;
+  return `McNemar's test on the shared test images separates the two trained models on ${sig.length} of ${p.mcnemar.length} seed${p.mcnemar.length === 1 ? '' : 's'}${tail}`;
 }
 
 /** The test-accuracy verdict for one pair of norms, leader first. */
@@ -45,6 +45,11 @@ export function pairVerdict(p: PairSummary, sep: Separation, name: Namer, testCo
   const ci = p.ci95 && flip ? ([-p.ci95[1], -p.ci95[0]] as Interval) : p.ci95;
   if (p.n >= 2) {
     const over = `paired over ${p.n} seeds`;
+    if (noSpread(p)) {
+      const same = `all ${p.n} seeds gave the same difference, ${points(diff)} points, so no interval over seeds can be estimated`;
+      if (sep.side !== 0) return `${cap(name(hi))} leads ${name(lo)} by ${points(diff)} points of test accuracy: ${same}, and ${mcnemarTally(p, name)}.`;
+      return `${cap(name(p.a))} and ${name(p.b)} are not separated at this budget: ${same}, and ${mcnemarTally(p, name)}, which is not every seed in one direction.`;
+    }
     if (sep.side !== 0) return `${cap(name(hi))} leads ${name(lo)} by ${points(diff)} points of test accuracy, 95% CI ${ciPoints(ci)} (${over}); ${mcnemarTally(p, name)}.`;
     return (
       `${cap(name(p.a))} and ${name(p.b)} are not separated at this budget: ${name(hi)} is ahead by ${points(diff)} points on average, ` +
@@ -55,8 +60,8 @@ export function pairVerdict(p: PairSummary, sep: Separation, name: Namer, testCo
   const [onlyHi, onlyLo] = flip ? [m.b10, m.b01] : [m.b01, m.b10];
   const counts = `${onlyHi.toLocaleString('en-US')} test images only ${name(hi)} got right, ${onlyLo.toLocaleString('en-US')} only ${name(lo)}, of ${testCount.toLocaleString('en-US')}`;
   const caveat = 'seed-to-seed variation is not included, since the comparison has one seed';
-  if (sep.side !== 0) return `${cap(name(hi))} leads ${name(lo)} by ${points(diff)} points on seed ${m.seed} (McNemar's exact test: ${counts}; p = ${formatP(m.p)}); ${caveat}.`;
-  return `${cap(name(p.a))} and ${name(p.b)} are not separated on seed ${m.seed}: ${points(diff)} points apart, McNemar's exact p = ${formatP(m.p)} (${counts}); ${caveat}.`;
+  if (sep.side !== 0) return `${cap(name(hi))} leads ${name(lo)} by ${points(diff)} points on seed ${m.seed} (McNemar's exact test: ${counts}; ${pText(m.p)}); ${caveat}.`;
+  return `${cap(name(p.a))} and ${name(p.b)} are not separated on seed ${m.seed}: ${points(diff)} points apart, McNemar's exact ${pText(m.p)} (${counts}); ${caveat}.`;
 }
 
 /** One sentence per pair of norms on test accuracy. */
@@ -69,21 +74,23 @@ export function testVerdicts(stats: ComparisonStats, name: Namer): string[] {
  * seed, the difference McNemar's test needs given the observed disagreements (about z·√(b01+b10)/n).
  */
 export function resolutionSentence(stats: ComparisonStats): string | null {
-  const halves = stats.pairs.filter((p) => p.ci95).map((p) => (p.ci95![1] - p.ci95![0]) / 2);
+  const withCi = stats.pairs.filter((p) => p.ci95 && !noSpread(p));
+  const halves = withCi.map((p) => (p.ci95![1] - p.ci95![0]) / 2);
   if (halves.length) {
-    const n = Math.max(...stats.pairs.map((p) => p.n));
+    const ns = [...new Set(withCi.map((p) => p.n))].sort((a, b) => a - b);
     const range = halves.length > 1 ? `${points(Math.min(...halves))} to ${points(Math.max(...halves))}` : points(halves[0]!);
+    const t = ns.map((n) => `t = ${tCritical(n - 1).toFixed(2)} for ${n} seeds`).join(', ');
     return (
-      `What this budget resolves: the paired 95% intervals of test accuracy have half-widths of ${range} points (t = ${tCritical(n - 1).toFixed(2)} ` +
-      `with ${n - 1} degree${n - 1 === 1 ? '' : 's'} of freedom, times the seed-to-seed sd of the difference over √${n}); a smaller difference reads as not separated. ` +
+      `What this budget resolves: the paired 95% intervals of test accuracy have half-widths of ${range} points (${t}, ` +
+      'times the seed-to-seed sd of the difference over the square root of the seeds); a smaller difference reads as not separated. ' +
       'Each pair is tested at 95% on its own, without a correction for testing several pairs.'
     );
   }
-  const singles = stats.pairs.filter((p) => p.n === 1);
+  const singles = stats.pairs.filter((p) => p.n >= 1);
   if (!singles.length) return null;
   const need = singles.map((p) => (1.96 * Math.sqrt(p.mcnemar[0]!.b01 + p.mcnemar[0]!.b10)) / stats.testCount);
   return (
-    `What this budget resolves: with one seed, McNemar's test on the ${stats.testCount.toLocaleString('en-US')} test images separates differences above about ` +
+    `What this budget resolves: ${singles.some((p) => p.n > 1) ? 'with no spread between seeds to estimate' : 'with one seed'}, McNemar's test on the ${stats.testCount.toLocaleString('en-US')} test images separates differences above about ` +
     `${points(Math.min(...need))}-${points(Math.max(...need))} points here (1.96·√(disagreements)/images), but says nothing about another seed: ` +
     'run several (--seeds) to include seed-to-seed variation.'
   );

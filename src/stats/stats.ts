@@ -22,8 +22,8 @@ export function wilsonInterval(successes: number, n: number, confidence = CONFID
   const z2n = (z * z) / n;
   const centre = (p + z2n / 2) / (1 + z2n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + z2n);
-  // Rounding can leave a hair outside [0, 1] at p = 0 or 1.
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At 0 or n successes the bound is exactly 0 or 1; rounding would leave a hair (2.8e-17) off it.
+  return [successes === 0 ? 0 : Math.max(0, centre - half), successes === n ? 1 : Math.min(1, centre + half)];
 }
 
 export interface Summary {

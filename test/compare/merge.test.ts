@@ -121,6 +121,28 @@ describe('normlab report: merging comparison directories', () => {
     }
   });
 
+  it('keeps a diverged run out of every statistic and names it', () => {
+    const dir = comparisonDir('diverged', [0, 1]);
+    const record = { norm: 'group' as const, seed: 2, groups: 4, params: 1, epochs: [], checkpoint: checkpointPath('group', 2), predictions: '', diverged: { epoch: 1, step: 3, message: 'training diverged' }, adapter: ADAPTER, seconds: 5, finishedAt: '' };
+    writeRun(dir, record, ds.test.labels, undefined);
+    const r = mergeComparisons(loadComparisons([dir]), ds);
+    expect(r.runs.map((x) => `${x.norm}/${x.seed}`)).not.toContain('group/2');
+    expect(r.diverged).toEqual([{ norm: 'group', seed: 2, epoch: 1, step: 3 }]);
+    expect(comparisonStats(r).norms.find((n) => n.norm === 'group')!.seeds).toEqual([0, 1]);
+    expect(readResults(r).join(' ')).toContain('1 run diverged (a gradient became NaN or infinite) and is left out of every statistic: group norm (G=4) seed 2 (epoch 1, step 3)');
+    const out = join(root, 'diverged-merged');
+    writeComparisonReport(out, loadComparisons([dir]), ds, 20);
+    expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).diverged).toHaveLength(1);
+    // Merging it with another directory that also ran group seed 2 is refused like any repeat.
+    expect(() => loadComparisons([dir, comparisonDir('g2', [2])])).toThrow(/group seed 2 is also in/);
+    // A comparison whose only run diverged still gets a report, which says so.
+    const lone = join(root, 'lone');
+    writeManifest(lone, manifest([0]));
+    writeRun(lone, { ...record, seed: 0 }, ds.test.labels, undefined);
+    writeComparisonReport(lone, loadComparisons([lone]), ds, 20);
+    expect(readFileSync(join(lone, 'report.md'), 'utf8')).toContain('No norm was trained, so there are no results to read.');
+  });
+
   it('checks the dataset it draws from against the fingerprint', () => {
     const a = comparisonDir('fp', [0]);
     const m = readManifest(a);

@@ -29,16 +29,29 @@ describe('verdicts on test accuracy', () => {
     // And past it: group norm leads.
     const flipped = syntheticResult('fashion', 3, { batch: shapes([0.8, 0.81, 0.79]), group: shapes([0.86, 0.87, 0.855]), layer: shapes([0.69, 0.7, 0.72]) }, {}, seeds3);
     expect(text(flipped)).toMatch(/Group norm \(G=4\) leads batch norm by 6\.17 points/);
-    expect(text(apart)).toMatch(/What this budget resolves: the paired 95% intervals of test accuracy have half-widths of \d+\.\d\d to \d+\.\d\d points \(t = 4\.30 with 2 degrees of freedom/);
+    expect(text(apart)).toMatch(/What this budget resolves: the paired 95% intervals of test accuracy have half-widths of \d+\.\d\d to \d+\.\d\d points \(t = 4\.30 for 3 seeds, times/);
   });
 
   it('with one seed: McNemar decides, and says that seed-to-seed variation is left out', () => {
     const one = syntheticResult('fashion', 3, { batch: { finalTest: 0.8, finalTrain: 0.85 }, group: { finalTest: 0.7, finalTrain: 0.71 }, layer: { finalTest: 0.797, finalTrain: 0.8 } }, {}, { testCount: 1000 });
     const t = text(one);
-    expect(t).toMatch(/Batch norm leads group norm \(G=4\) by 10\.00 points on seed 0 \(McNemar's exact test: \d+ test images only batch norm got right, \d+ only group norm \(G=4\), of 1,000; p = [^)]+\); seed-to-seed variation is not included/);
+    expect(t).toMatch(/Batch norm leads group norm \(G=4\) by 10\.00 points on seed 0 \(McNemar's exact test: \d+ test images only batch norm got right, \d+ only group norm \(G=4\), of 1,000; p (=|<) [^)]+\); seed-to-seed variation is not included/);
     expect(t).toMatch(/Batch norm and layer norm are not separated on seed 0: 0\.30 points apart, McNemar's exact p = 0\.\d+/);
     expect(t).toMatch(/with one seed, McNemar's test on the 1,000 test images separates differences above about/);
     expect(t).not.toMatch(/run-to-run noise/);
+  });
+
+  it('seeds that all give the same difference have no spread to estimate: McNemar must separate every seed', () => {
+    const same = syntheticResult('fashion', 3, { batch: shapes([0.8, 0.8]), group: shapes([0.7, 0.7]), layer: shapes([0.795, 0.795]) }, {}, { seeds: [0, 1], testCount: 1000 });
+    const t = text(same);
+    expect(t).toContain('Batch norm leads group norm (G=4) by 10.00 points of test accuracy: all 2 seeds gave the same difference, 10.00 points, so no interval over seeds can be estimated');
+    expect(t).toMatch(/Batch norm and layer norm are not separated at this budget: all 2 seeds gave the same difference, 0\.50 points/);
+    expect(t).toContain('batch norm 80.00% (the same on all 2 seeds)');
+    expect(t).not.toMatch(/CI \[80\.00, 80\.00\]/);
+    const s = comparisonStats(same);
+    expect(s.test[0]!.side).toBe(1);
+    expect(s.test[0]!.ci95).toBeNull();
+    expect(s.test[1]!.side).toBe(0);
   });
 
   it('reads the gap from the eval-mode train accuracy, with intervals, and contrasts the running average', () => {
@@ -73,35 +86,37 @@ describe('verdicts on test accuracy', () => {
 });
 
 describe("the seed's claims, tested", () => {
+  // Gaps that differ a little from seed to seed, as real ones do.
+  const jitter = (g: number, k: number) => [g, g + [0.004, -0.002, 0.001][k]!, g + [-0.003, 0.003, 0.005][k]!];
   const base = (batch: number[], group: number[], layer: number[], gaps: Partial<Record<NormName, number>> = {}) =>
-    syntheticResult('cifar', 3, { batch: shapes(batch, gaps.batch ?? 0.05), group: shapes(group, gaps.group ?? 0.01), layer: shapes(layer, gaps.layer ?? 0.01) }, {}, seeds3);
+    syntheticResult('cifar', 3, { batch: shapes(batch, jitter(gaps.batch ?? 0.05, 0)), group: shapes(group, jitter(gaps.group ?? 0.01, 1)), layer: shapes(layer, jitter(gaps.layer ?? 0.01, 2)) }, {}, seeds3);
 
   it('the ranking: supported, contradicted or not separated as the numbers cross', () => {
-    expect(verdictOf(base([0.75, 0.76, 0.74], [0.85, 0.86, 0.84], [0.65, 0.66, 0.64]), 0)).toBe('supported');
-    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]), 0)).toBe('contradicted');
+    expect(verdictOf(base([0.75, 0.763, 0.74], [0.85, 0.86, 0.84], [0.65, 0.668, 0.64]), 0)).toBe('supported');
+    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.763, 0.74], [0.65, 0.668, 0.64]), 0)).toBe('contradicted');
     expect(verdictOf(base([0.75, 0.77, 0.74], [0.76, 0.75, 0.755], [0.745, 0.76, 0.75]), 0)).toBe('not separated');
-    const c = claims(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]))[0]!;
-    expect(c.evidence[0]).toMatch(/^test accuracy, group norm \(G=4\) minus batch norm: -10\.00 points, 95% CI \[-\d+\.\d\d, -\d+\.\d\d\] \(paired t-interval over 3 seeds\): against the claim$/);
+    const c = claims(base([0.85, 0.86, 0.84], [0.75, 0.763, 0.74], [0.65, 0.668, 0.64]))[0]!;
+    expect(c.evidence[0]).toMatch(/^test accuracy, group norm \(G=4\) minus batch norm: -9\.90 points, 95% CI \[-\d+\.\d\d, -\d+\.\d\d\] \(paired t-interval over 3 seeds\): against the claim$/);
     expect(c.seedSays).toContain('GN 70.00%, BN 69.77%, LN 69.29%');
   });
 
   it('"only group norm did not overfit" follows the eval-mode gaps', () => {
-    const acc = [0.75, 0.76, 0.74];
+    const acc = [0.75, 0.763, 0.74];
     expect(verdictOf(base(acc, acc, acc, { batch: 0.08, group: 0.0, layer: 0.06 }), 1)).toBe('supported');
     expect(verdictOf(base(acc, acc, acc, { batch: 0.08, group: 0.04, layer: 0.0 }), 1)).toBe('contradicted');
     expect(verdictOf(base(acc, acc, acc, { batch: 0.01, group: 0.01, layer: 0.01 }), 1)).toBe('not separated');
   });
 
   it('"batch norm gets better training as well as test accuracy"', () => {
-    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]), 2)).toBe('supported');
-    expect(verdictOf(base([0.75, 0.76, 0.74], [0.85, 0.86, 0.84], [0.65, 0.66, 0.64]), 2)).toBe('contradicted');
+    expect(verdictOf(base([0.85, 0.86, 0.84], [0.75, 0.763, 0.74], [0.65, 0.668, 0.64]), 2)).toBe('supported');
+    expect(verdictOf(base([0.75, 0.763, 0.74], [0.85, 0.86, 0.84], [0.65, 0.668, 0.64]), 2)).toBe('contradicted');
   });
 
   it("the difficulty of each norm's mistakes: batch norm's hardest when it is the most accurate", () => {
-    const good = base([0.85, 0.86, 0.84], [0.75, 0.76, 0.74], [0.65, 0.66, 0.64]);
+    const good = base([0.85, 0.86, 0.84], [0.75, 0.763, 0.74], [0.65, 0.668, 0.64]);
     expect(verdictOf(good, 3)).toBe('supported');
     expect(verdictOf(good, 4)).toBe('supported');
-    const bad = base([0.65, 0.66, 0.64], [0.75, 0.76, 0.74], [0.85, 0.86, 0.84]);
+    const bad = base([0.65, 0.668, 0.64], [0.75, 0.763, 0.74], [0.85, 0.86, 0.84]);
     expect(verdictOf(bad, 3)).toBe('contradicted');
     expect(verdictOf(bad, 4)).toBe('contradicted');
   });
@@ -111,5 +126,8 @@ describe("the seed's claims, tested", () => {
     const c = claims(r);
     expect(c[0]!.verdict).toBe('not tested');
     expect(c[0]!.evidence).toContain('batch norm vs layer norm: not in this comparison');
+    // A comparison separated against the claim contradicts it even when another part is untested.
+    const against = syntheticResult('fashion', 3, { batch: { finalTest: 0.9, finalTrain: 0.92 }, group: { finalTest: 0.7, finalTrain: 0.71 } }, {}, { norms: ['batch', 'group'], testCount: 1000 });
+    expect(claims(against)[0]!.verdict).toBe('contradicted');
   });
 });

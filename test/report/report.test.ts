@@ -29,7 +29,8 @@ describe.each([
   let files: string[] = [];
   let result: ComparisonResult;
   beforeAll(() => {
-    result = syntheticResult(kind, 3, {}, { subset: 1000 }, { seeds: [0, 1] });
+    const two = (t: number[], gap: number) => t.map((x) => ({ finalTest: x, finalTrain: x + gap }));
+    result = syntheticResult(kind, 3, { batch: two([0.91, 0.915], 0.04), group: two([0.89, 0.893], 0.01), layer: two([0.88, 0.882], 0.005) }, { subset: 1000 }, { seeds: [0, 1] });
     expect(result.dataset.channels).toBe(channels);
     expect(result.dataset.height).toBe(size);
     ({ dir, files } = write(result));
@@ -58,12 +59,12 @@ describe.each([
     expect(md).toContain('Preset **quick**: software adapter (no GPU found)');
     expect(md).toContain('llvmpipe (LLVM 17.0.6, 256 bits)');
     expect(md).toMatch(/\| batchSize \| 128 \|/);
-    expect(md).toMatch(/Batch norm leads layer norm by 3\.00 points of test accuracy, 95% CI/);
+    expect(md).toMatch(/Batch norm leads layer norm by 3\.17 points of test accuracy, 95% CI \[\d+\.\d\d, \d+\.\d\d\] \(paired over 2 seeds\)/);
     expect(md).toContain('Caveat: 3 epochs on 1000 training images is a short budget');
     expect(md).toContain("## The seed experiment's claims, tested");
     expect(md).toMatch(/\| Ranking of test accuracy: group norm above batch norm above layer norm \| GN 70\.00%, BN 69\.77%, LN 69\.29%/);
     expect(md).toContain('| batch norm | 80.03% / 69.77% | 10.26 |');
-    expect(md).toMatch(/\| batch norm - group norm \(G=4\) \| 2 \| 2\.00 \| \[/);
+    expect(md).toMatch(/\| batch norm - group norm \(G=4\) \| 2 \| 2\.08 \| \[/);
     expect(md).toContain('### Every run');
     // Confusion tables with the dataset's class names, one per norm.
     expect(md.match(/\| true \\ predicted \|/g)).toHaveLength(3);
@@ -121,7 +122,8 @@ describe('markdownTable', () => {
     const lines = markdownTable(syntheticResult('cifar', 3, {}, {}, { seeds: [0, 1, 2] })).split('\n');
     expect(lines).toHaveLength(5);
     expect(lines[0]).toBe('| norm | seeds | test acc (mean) | 95% CI | sd (points) | train acc, eval mode | running train acc | gap (points) | gap 95% CI | test loss | s/epoch |');
-    expect(lines[2]).toMatch(/^\| batch norm \| 3 \| 91\.00% \| \[91\.00, 91\.00\] \| 0\.00 \| 95\.00% \| 94\.00% \| 4\.00 \| \[4\.00, 4\.00\] \| 0\.4000 \| 10\.00 \|$/);
+    // Identical seeds: a zero-width interval, marked as such.
+    expect(lines[2]).toMatch(/^\| batch norm \| 3 \| 91\.00% \| \[91\.00, 91\.00\] \(no spread\) \| 0\.00 \| 95\.00% \| 94\.00% \| 4\.00 \| \[4\.00, 4\.00\] \(no spread\) \| 0\.4000 \| 10\.00 \|$/);
     expect(lines[3]).toContain('| group norm (G=4) | 3 |');
     // One seed: the run's own Wilson interval, marked.
     expect(markdownTable(syntheticResult('cifar', 3)).split('\n')[2]).toMatch(/\| batch norm \| 1 \| 91\.00% \| \[\d+\.\d\d, \d+\.\d\d\] \(one run\) \| - \|/);

@@ -149,5 +149,6 @@ export function syntheticResult(
     totalSeconds: 123.4,
     normlabVersion: '0.1.0',
     sources: ['runs/synthetic'],
+    diverged: [],
   };
 }

@@ -54,10 +54,10 @@ export const QUICK_SEEDS = 3;
 export const FULL_SEEDS = 5;
 
 export function choosePreset(software: boolean, full: boolean, quick: boolean): Preset {
-  const fullPreset = (why: string): Preset => ({ name: 'full', epochs: 20, seeds: FULL_SEEDS, why: `${why}: the seed experiment's schedule (20 epochs, the full training set), ${FULL_SEEDS} seeds` });
+  const fullPreset = (why: string): Preset => ({ name: 'full', epochs: 20, seeds: FULL_SEEDS, why: `${why}: the seed experiment's schedule (20 epochs, the full training set); ${FULL_SEEDS} seeds unless --seeds says otherwise` });
   if (full) return fullPreset('--full');
   if (quick || software) {
-    const what = `${QUICK_SEEDS} seeds of ${QUICK_EPOCHS} epochs on the first ${QUICK_SUBSET} training images, tested on the first ${QUICK_TEST_SUBSET} test images`;
+    const what = `${QUICK_EPOCHS} epochs on the first ${QUICK_SUBSET} training images, tested on the first ${QUICK_TEST_SUBSET} test images; ${QUICK_SEEDS} seeds unless --seeds says otherwise`;
     return {
       name: 'quick',
       epochs: QUICK_EPOCHS,
@@ -187,11 +187,11 @@ export const compareCommand: Command = {
         seeds = seedsGiven ?? Array.from({ length: p.seeds }, (_, i) => i);
         norms = list(args, 'norms') as NormKind[];
         const overrides = [
-          seedsGiven ? `--seeds ${seedsFlag}` : '',
           epochsFlag !== undefined && epochsFlag !== p.epochs ? `--epochs ${String(epochsFlag)}` : '',
           subsetFromArgs(args) !== undefined ? `--subset ${subsetFromArgs(args)}` : '',
           optNum(args, 'test-subset') !== undefined ? `--test-subset ${optNum(args, 'test-subset')}` : '',
         ].filter(Boolean);
+        // The seeds are not part of the preset's text: comparisons of other seeds merge into one report.
         const why = overrides.length ? `${p.why}; ${overrides.join(' and ')} override${overrides.length === 1 ? 's' : ''} the preset` : p.why;
         preset = { name: p.name, why };
         cfg = trainConfigFromArgs({ ...args, flags: { ...args.flags, epochs: epochsFlag ?? p.epochs, seed: 0 } }, norms[0]!);
