@@ -13,7 +13,7 @@ import { loadDataset } from '../train/data/load.js';
 import { datasetFingerprint } from '../train/data/fingerprint.js';
 import type { ComparisonResult, DivergedRun, NormName, NormRun } from '../report/types.js';
 import { parsePredictionsCsv, readManifest, readRunRecords, type ComparisonManifest, type DatasetIdentity, type RunRecord } from './comparison-dir.js';
-import { TRAIN_EVAL_IMAGES } from '../train/trainer.js';
+import { trainEvalCount } from '../train/evaluate.js';
 
 export interface LoadedComparison {
   dir: string;
@@ -29,7 +29,7 @@ export function datasetIdentity(ds: Dataset): DatasetIdentity {
     fingerprint: datasetFingerprint(ds),
     trainCount: ds.train.count,
     testCount: ds.test.count,
-    trainEvalCount: Math.min(ds.train.count, TRAIN_EVAL_IMAGES),
+    trainEvalCount: trainEvalCount(ds.train.count),
     channels: ds.channels,
     height: ds.height,
     width: ds.width,

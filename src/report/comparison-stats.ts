@@ -116,16 +116,17 @@ function correctness(labels: Uint8Array, predictions: Uint8Array): boolean[] {
   return Array.from(labels, (l, i) => predictions[i] === l);
 }
 
-function runStats(result: ComparisonResult, run: NormRun, difficulty: Float64Array): RunStats {
-  const labels = result.dataset.testLabels;
-  const n = labels.length;
-  if (run.predictions.length !== n) throw new Error(`${run.norm} seed ${run.seed}: ${run.predictions.length} predictions for ${n} test images`);
-  let correct = 0;
+/** The difficulty of each image a run misclassifies, in file order. */
+function mistakeDifficulties(labels: Uint8Array, run: NormRun, difficulty: Float64Array): number[] {
+  if (run.predictions.length !== labels.length) throw new Error(`${run.norm} seed ${run.seed}: ${run.predictions.length} predictions for ${labels.length} test images`);
   const hard: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (run.predictions[i] === labels[i]) correct++;
-    else hard.push(difficulty[i]!);
-  }
+  for (let i = 0; i < labels.length; i++) if (run.predictions[i] !== labels[i]) hard.push(difficulty[i]!);
+  return hard;
+}
+
+function runStats(result: ComparisonResult, run: NormRun, hard: readonly number[]): RunStats {
+  const n = result.dataset.testLabels.length;
+  const correct = n - hard.length;
   const last = run.epochs.at(-1);
   const m = result.dataset.trainEvalCount;
   const trainEval = last?.trainEvalAccuracy ?? NaN;
@@ -226,7 +227,8 @@ const NON_OVERLAP = 'one seed: separated only if the two runs\' 95% intervals do
 export function comparisonStats(result: ComparisonResult): ComparisonStats {
   const labels = result.dataset.testLabels;
   const difficulty = imageDifficulty(labels, result.runs);
-  const runs = result.runs.map((r) => runStats(result, r, difficulty));
+  const hardByKey = new Map(result.runs.map((r) => [`${r.norm}/${r.seed}`, mistakeDifficulties(labels, r, difficulty)]));
+  const runs = result.runs.map((r) => runStats(result, r, hardByKey.get(`${r.norm}/${r.seed}`)!));
   const byKey = new Map(result.runs.map((r) => [`${r.norm}/${r.seed}`, r]));
 
   const pairs: PairSummary[] = matchedPairs(result, runs, (r) => r.testAccuracy).map(({ a, b, ra, rb }) => {
@@ -251,12 +253,7 @@ export function comparisonStats(result: ComparisonResult): ComparisonStats {
     method: NON_OVERLAP,
   }));
   const gaps = separations(result, runs, (r) => r.gap, (x, y) => ({ ci95: null, side: overlapSide(x.gap95, y.gap95), method: NON_OVERLAP }));
-  const hardOf = (r: RunStats) => {
-    const run = byKey.get(`${r.norm}/${r.seed}`)!;
-    const out: number[] = [];
-    for (let i = 0; i < labels.length; i++) if (run.predictions[i] !== labels[i]) out.push(difficulty[i]!);
-    return out;
-  };
+  const hardOf = (r: RunStats) => hardByKey.get(`${r.norm}/${r.seed}`)!;
   const hard = separations(result, runs, (r) => r.mistakeDifficulty, (x, y) => {
     const w = welchInterval(hardOf(x), hardOf(y));
     return { ci95: w?.ci95 ?? null, side: sideOfZero(w?.ci95 ?? null), method: `one seed: Welch's interval over the two runs' misclassified images` };

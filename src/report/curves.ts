@@ -5,6 +5,7 @@
 import { Raster, LINE_HEIGHT } from './raster.js';
 import type { EpochRow, NormRun } from './types.js';
 import { CHART_COLORS, NORM_COLORS, drawLegend, drawLineChart, legendHeight, normTitle, type LegendEntry, type Series } from './plots.js';
+import { meanEpochs } from './reading.js';
 
 type Metric = 'trainAccuracy' | 'trainEvalAccuracy' | 'testAccuracy' | 'trainLoss' | 'trainEvalLoss' | 'testLoss';
 
@@ -20,16 +21,14 @@ export interface SeedCurve {
 /** A metric's per-epoch mean over the runs (the seeds of one norm), and its min-max band. */
 export function seedCurve(runs: readonly NormRun[], m: Metric): SeedCurve {
   const scale = isAccuracy(m) ? 100 : 1;
-  const n = Math.max(0, ...runs.map((r) => r.epochs.length));
-  const mean: [number, number][] = [];
+  // A non-finite value in one seed makes that epoch's mean non-finite, so the line breaks there.
+  const mean = meanEpochs(runs).map((e): [number, number] => [e.epoch, scale * e[m]]);
   const band: [number, number, number][] = [];
-  for (let i = 0; i < n; i++) {
-    const rows = runs.map((r) => r.epochs[i]).filter((e): e is EpochRow => e !== undefined);
-    const v = rows.map((e) => scale * e[m]);
-    const epoch = i + 1;
-    // One non-finite value (a diverged seed) makes the mean non-finite, so the line breaks there.
-    mean.push([epoch, v.reduce((a, b) => a + b, 0) / v.length]);
-    if (runs.length > 1 && v.every(Number.isFinite)) band.push([epoch, Math.min(...v), Math.max(...v)]);
+  if (runs.length > 1) {
+    mean.forEach(([epoch]) => {
+      const v = runs.map((r) => r.epochs[epoch - 1]).filter((e): e is EpochRow => e !== undefined).map((e) => scale * e[m]);
+      if (v.every(Number.isFinite)) band.push([epoch, Math.min(...v), Math.max(...v)]);
+    });
   }
   return { mean, band };
 }

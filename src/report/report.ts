@@ -3,7 +3,7 @@
 // comparison-stats.ts; render.ts turns the blocks into Markdown and HTML.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComparisonResult, NormName, NormRun } from './types.js';
+import type { ComparisonResult, NormName } from './types.js';
 import { curvesPng, overlayPng } from './curves.js';
 import { accuracyIntervalsPng } from './interval-plot.js';
 import { misclassifiedPng, mistakes } from './grid.js';
@@ -13,6 +13,7 @@ import { checkSeedClaims, SEED_FIGURES, type ClaimCheck } from './claims.js';
 import { readComparison, readResults, runsOf, secondsPerEpoch, bestTestEpoch, mean, groupsOf } from './reading.js';
 import { ciPoints, namer, percent, points, type Namer } from './verdicts.js';
 import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from './render.js';
+import { predictionsPath } from '../compare/comparison-dir.js';
 
 const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? percent(x) : '-');
 const num = (x: number | undefined, d = 4) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -264,18 +265,13 @@ export function metricsJson(result: ComparisonResult, stats: ComparisonStats = c
       groups: r.groups,
       params: r.params,
       checkpoint: r.checkpoint,
-      predictions: predictionsFile(r),
+      predictions: predictionsPath(r.norm, r.seed),
       epochs: r.epochs,
     })),
     stats,
     claims,
     reading: readResults(result, stats),
   };
-}
-
-/** Where a run's test predictions live in a comparison directory. */
-export function predictionsFile(run: Pick<NormRun, 'norm' | 'seed'>): string {
-  return `predictions/${run.norm}-seed${run.seed}.csv`;
 }
 
 export interface WriteReportOptions {

@@ -3,7 +3,6 @@
 // nothing until the progress display asks for the running loss.
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
-import { noGrad } from '../engine/autograd.js';
 import * as ops from '../engine/ops/index.js';
 import { SGD, type SGDState } from '../engine/optim.js';
 import { TrainingDivergedError, UserError } from '../engine/errors.js';
@@ -13,6 +12,9 @@ import { loadInto, type LoadedCheckpoint } from '../model/checkpoint.js';
 import type { Dataset } from './data/dataset.js';
 import { GpuSplit, drawAugmentation } from './data/gpu-data.js';
 import { oneCycle, stepDecay, constant, type StepSchedule } from './schedule.js';
+import { BatchBuffers, evaluate, trainEvalCount, type EvalResult } from './evaluate.js';
+
+export { BatchBuffers, evaluate, TRAIN_EVAL_IMAGES, trainEvalCount, type EvalResult } from './evaluate.js';
 
 export type ScheduleKind = 'onecycle' | 'step' | 'constant';
 
@@ -44,13 +46,6 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalBatchSize: 500,
 };
 
-/**
- * Training images evaluated after each epoch in evaluation mode (running statistics for batch norm,
- * no gradients), like the test images: the whole training set when it has at most this many
- * images, else its first TRAIN_EVAL_IMAGES. The same images for every norm, seed and epoch.
- */
-export const TRAIN_EVAL_IMAGES = 10000;
-
 export interface EpochMetrics {
   epoch: number;
   /** Running average over the epoch's steps, in training mode, while the weights moved. */
@@ -78,14 +73,6 @@ export interface Progress {
   imagesPerSec: number;
   /** Seconds left in this norm's training, from this epoch's pace. */
   etaSeconds: number;
-}
-
-export interface EvalResult {
-  loss: number;
-  accuracy: number;
-  count: number;
-  /** Predicted class per image, in file order, when asked for. */
-  predictions?: Uint8Array;
 }
 
 /** PyTorch's default Conv2d init, kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
@@ -153,86 +140,6 @@ export function checkBatchFits(engine: Engine, dataset: Dataset, batch: number, 
       `buffers of about ${mib(batch * bytesPerImage(dataset))} MiB, but it binds at most ${mib(limit)} MiB per buffer ` +
       `(maxStorageBufferBindingSize / maxBufferSize); the largest batch that fits is ${most}`,
   );
-}
-
-/** Batch tensors reused every step (kept out of tidy), one pair per batch size seen. */
-export class BatchBuffers {
-  private readonly pairs = new Map<number, { x: Tensor; y: Tensor }>();
-  constructor(
-    private readonly engine: Engine,
-    private readonly ds: Pick<Dataset, 'channels' | 'height' | 'width'>,
-  ) {}
-  get(batch: number): { x: Tensor; y: Tensor } {
-    let p = this.pairs.get(batch);
-    if (!p) {
-      const { channels: C, height: H, width: W } = this.ds;
-      p = {
-        x: this.engine.keep(this.engine.empty([batch, C, H, W], 'f32', 'batch x')),
-        y: this.engine.keep(this.engine.empty([batch], 'u32', 'batch labels')),
-      };
-      this.pairs.set(batch, p);
-    }
-    return p;
-  }
-  dispose(): void {
-    for (const p of this.pairs.values()) {
-      p.x.dispose();
-      p.y.dispose();
-    }
-  }
-}
-
-/**
- * Loss and accuracy of a model on a GPU-resident split, in batches, without gradients; batch norm
- * uses its running statistics. With `predictions`, logits are collected on the GPU and read once.
- */
-export async function evaluate(
-  model: SeedNet,
-  split: GpuSplit,
-  batches: BatchBuffers,
-  batchSize: number,
-  options: { predictions?: boolean; count?: number } = {},
-): Promise<EvalResult> {
-  const engine = model.engine;
-  const K = model.cfg.classes;
-  const total = Math.min(split.count, options.count ?? split.count);
-  const lossSum = engine.zeros([1], 'f32', 'eval loss');
-  const correct = engine.zeros([1], 'u32', 'eval correct');
-  const logitsAll = options.predictions ? engine.empty([total, K], 'f32', 'eval logits') : null;
-  try {
-    for (let first = 0; first < total; first += batchSize) {
-      const count = Math.min(batchSize, total - first);
-      const indices = Uint32Array.from({ length: count }, (_, i) => first + i);
-      const { x, y } = batches.get(count);
-      engine.tidy(() =>
-        noGrad(() => {
-          split.gather(indices, x, y);
-          const logits = model.forward(x, false);
-          ops.logSoftmaxNll(logits, y, { lossSum, correct });
-          if (logitsAll) engine.copy(logits, logitsAll, logits.bytes, 0, first * K * 4);
-        }),
-      );
-      engine.flush();
-    }
-    const loss = (await lossSum.read())[0]! / total;
-    const accuracy = (await correct.readU32())[0]! / total;
-    let predictions: Uint8Array | undefined;
-    if (logitsAll) {
-      const l = await logitsAll.read();
-      predictions = new Uint8Array(total);
-      for (let i = 0; i < total; i++) {
-        // First maximum on ties, as the loss kernel counts correct predictions.
-        let best = 0;
-        for (let k = 1; k < K; k++) if (l[i * K + k]! > l[i * K + best]!) best = k;
-        predictions[i] = best;
-      }
-    }
-    return { loss, accuracy, count: total, predictions };
-  } finally {
-    logitsAll?.dispose();
-    lossSum.dispose();
-    correct.dispose();
-  }
 }
 
 /** Where a run stands: `epoch` (1-based) and the steps of it already taken. */
@@ -418,7 +325,7 @@ export class Trainer {
 
   /** How many training images the evaluation-mode pass covers: all, or the first TRAIN_EVAL_IMAGES. */
   get trainEvalCount(): number {
-    return Math.min(this.dataset.train.count, TRAIN_EVAL_IMAGES);
+    return trainEvalCount(this.dataset.train.count);
   }
 
   /** Loss and accuracy on the fixed training images, in evaluation mode, like the test set's. */

@@ -10,7 +10,7 @@ import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
 import { loadDataset } from '../../train/data/load.js';
 import { subsetTest, subsetTrain, type Dataset } from '../../train/data/dataset.js';
 import { datasetFingerprint } from '../../train/data/fingerprint.js';
-import { TRAIN_EVAL_IMAGES, type ScheduleKind, type TrainConfig } from '../../train/trainer.js';
+import { trainEvalCount, type ScheduleKind, type TrainConfig } from '../../train/trainer.js';
 import { ProgressPrinter, formatDuration } from '../../train/progress.js';
 import { markdownTable } from '../../report/report.js';
 import { budgetNote } from '../../report/verdicts.js';
@@ -211,7 +211,7 @@ export const compareCommand: Command = {
         progress.message(`normlab compare: preset '${preset.name}': ${preset.why}`);
       }
       progress.message(
-        `${ds.name} from ${ds.source}: ${ds.train.count} training images (the first ${Math.min(ds.train.count, TRAIN_EVAL_IMAGES)} also evaluated in eval mode), ` +
+        `${ds.name} from ${ds.source}: ${ds.train.count} training images (the first ${trainEvalCount(ds.train.count)} also evaluated in eval mode), ` +
           `${ds.test.count} test images; norms ${norms.join(', ')}; seeds ${seeds.join(', ')}; ${cfg.epochs} epochs, batch ${cfg.batchSize}, ` +
           `${cfg.schedule} lr ${cfg.lr}; adapter ${engine.adapterInfo.description}; comparison in ${dir}`,
       );

@@ -1,4 +1,5 @@
 // normlab eval: a checkpoint's test loss and accuracy, optionally every prediction as CSV.
+import { predictionsCsv } from '../../compare/comparison-dir.js';
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../../engine/engine.js';
 import { UserError } from '../../engine/errors.js';
@@ -51,9 +52,7 @@ export const evalCommand: Command = {
       const csv = str(args, 'predictions');
       const r = await evaluate(model, split, batches, batch, { predictions: csv !== undefined });
       if (csv) {
-        const lines = ['index,label,predicted'];
-        for (let i = 0; i < r.count; i++) lines.push(`${i},${dataset.test.labels[i]},${r.predictions![i]}`);
-        writeFileSync(csv, `${lines.join('\n')}\n`);
+        writeFileSync(csv, predictionsCsv(dataset.test.labels, r.predictions!));
       }
       if (bool(args, 'json')) out.line(JSON.stringify({ accuracy: r.accuracy, loss: r.loss, n: r.count }));
       else {
