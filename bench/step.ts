@@ -21,6 +21,11 @@ export interface StepBenchRow {
   input: string;
   medianMs: number;
   imagesPerSec: number;
+  /**
+   * Host time per step (median): recording the step's dispatches and submitting them, before
+   * waiting. The rest of medianMs is the queue draining (on lavapipe, the kernels on the CPU).
+   */
+  hostMs: number;
   dispatches: number;
   gpuBytesInUse: number;
   /** Op families, most expensive first; shares are of their sum (`breakdownTotalMs`). */
@@ -165,9 +170,11 @@ export async function benchStep(
         await engine.sync();
         const before = engine.counters.dispatches;
         const times: number[] = [];
+        const hostTimes: number[] = [];
         for (let r = 0; r < reps; r++) {
           const start = performance.now();
           t.step(idx, undefined);
+          hostTimes.push(performance.now() - start);
           await engine.sync();
           times.push(performance.now() - start);
         }
@@ -182,6 +189,7 @@ export async function benchStep(
           input: `${input.channels}x${input.size}x${input.size}`,
           medianMs: ms,
           imagesPerSec: opts.batch / (ms / 1000),
+          hostMs: median(hostTimes),
           dispatches,
           gpuBytesInUse,
           breakdown: split.entries,

@@ -25,6 +25,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for weights, batch order and augmentation', default: D.seed },
   { name: 'subset', type: 'int', min: 1, metavar: 'N', help: 'train on the first N training images' },
   { name: 'groups', type: 'int', min: 1, max: 32, help: 'GroupNorm groups (must divide 16 and 32)', default: D.groups },
+  { name: 'ghost-batch', type: 'int', min: 1, max: 65536, metavar: 'B', help: 'batch norm: statistics over consecutive sub-batches of B images (ghost batch norm); must divide --batch-size' },
   { name: 'augment', type: 'bool', help: 'random crop (padding 4) and horizontal flip, on the GPU' },
   { name: 'eval-batch-size', type: 'int', min: 1, max: 65536, help: 'images per evaluation batch', default: D.evalBatchSize },
 ];
@@ -34,11 +35,19 @@ export function trainConfigFromArgs(args: ParsedArgs, norm: NormKind): TrainConf
   if (norm === 'group' && (16 % groups !== 0 || 32 % groups !== 0)) {
     throw new UsageError(`--groups ${groups} does not divide SeedNet's 16 and 32 channels; allowed: 1, 2, 4, 8, 16`);
   }
+  const ghost = optNum(args, 'ghost-batch');
+  const batchSize = num(args, 'batch-size');
+  const norms = (args.flags.norms as string[] | undefined) ?? [norm];
+  if (ghost !== undefined && !norms.includes('batch')) throw new UsageError(`--ghost-batch is batch norm's, and no batch norm is trained here`);
+  if (ghost !== undefined && batchSize % ghost !== 0) {
+    throw new UsageError(`--ghost-batch ${ghost} does not divide --batch-size ${batchSize}`);
+  }
   return {
     norm,
     groups,
+    ghostBatch: ghost ?? 0,
     epochs: num(args, 'epochs'),
-    batchSize: num(args, 'batch-size'),
+    batchSize,
     lr: num(args, 'lr'),
     momentum: num(args, 'momentum'),
     weightDecay: num(args, 'weight-decay'),

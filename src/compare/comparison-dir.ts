@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../engine/errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import type { BnStatsAudit } from '../train/bn-stats.js';
 import type { AdapterSummary } from '../engine/device.js';
 import type { EpochRow, NormName } from '../report/types.js';
 
@@ -56,6 +57,8 @@ export interface RunRecord {
   predictions: string;
   /** Set when a gradient became NaN or infinite: where, and the trainer's message. Such a run is finished, without predictions. */
   diverged?: { epoch: number; step: number; message: string };
+  /** Batch norm: final test accuracy under running, precise and batch statistics (src/train/bn-stats.ts). */
+  bnStats?: BnStatsAudit;
   adapter: AdapterSummary;
   /** Wall-clock seconds of the run, training and evaluation. */
   seconds: number;

@@ -29,20 +29,49 @@ export function planRuns(plan: Pick<ComparisonPlan, 'norms' | 'seeds'>): { norm:
   return plan.seeds.flatMap((seed) => plan.norms.map((norm) => ({ norm, seed })));
 }
 
+/** One run to train: a (norm, seed) of a plan, with the label its progress lines carry. */
+export interface RunTask {
+  plan: ComparisonPlan;
+  norm: NormName;
+  seed: number;
+  /** e.g. 'group seed 1', or 'b8 group seed 1' in a sweep. */
+  label: string;
+  /** Expected cost relative to the other tasks, for the ETA (default 1). */
+  weight?: number;
+}
+
 export async function runComparison(engine: Engine, plan: ComparisonPlan, progress: ProgressPrinter): Promise<{ trained: number; skipped: number }> {
-  const all = planRuns(plan);
-  const pending = all.filter((r) => !isFinished(plan.dir, r.norm, r.seed));
-  if (pending.length < all.length) progress.message(`${all.length - pending.length} of ${all.length} runs already finished in ${plan.dir}; training the other ${pending.length}`);
-  mkdirSync(join(plan.dir, 'checkpoints'), { recursive: true });
+  return runTasks(engine, planRuns(plan).map(({ norm, seed }) => ({ plan, norm, seed, label: `${norm} seed ${seed}` })), progress);
+}
+
+/**
+ * Trains the tasks not yet finished in their directories, in order, numbering each within all of
+ * them ([k/N label]) and giving the ETA of those left from the pace so far.
+ */
+export async function runTasks(engine: Engine, all: RunTask[], progress: ProgressPrinter): Promise<{ trained: number; skipped: number }> {
+  const pending = all.filter((r) => !isFinished(r.plan.dir, r.norm, r.seed));
+  if (pending.length < all.length) progress.message(`${all.length - pending.length} of ${all.length} runs already finished; training the other ${pending.length}`);
   const started = performance.now();
-  for (const [i, { norm, seed }] of pending.entries()) {
-    const k = all.findIndex((r) => r.norm === norm && r.seed === seed) + 1;
-    const cfg: TrainConfig = { ...plan.config, norm, seed };
-    const printer = new ProgressPrinter(process.stderr, 10, `[${k}/${all.length} ${norm} seed ${seed}] `);
+  const weight = (t: RunTask) => t.weight ?? 1;
+  let doneWeight = 0;
+  let leftWeight = pending.reduce((a, t) => a + weight(t), 0);
+  for (const [i, task] of pending.entries()) {
+    const { plan, norm, seed } = task;
+    mkdirSync(join(plan.dir, 'checkpoints'), { recursive: true });
+    const k = all.indexOf(task) + 1;
+    const tag = `[${k}/${all.length} ${task.label}]`;
+    // Ghost batches are batch norm's: the other norms of the same recipe train without them.
+    const cfg: TrainConfig = { ...plan.config, norm, seed, ghostBatch: norm === 'batch' ? plan.config.ghostBatch : 0 };
+    const printer = new ProgressPrinter(process.stderr, 10, `${tag} `);
     const t0 = performance.now();
     const trainer = new Trainer(engine, plan.dataset, cfg);
     try {
-      const { epochs, predictions, diverged } = await trainRun(trainer, printer, plan, cfg, `[${k}/${all.length} ${norm} seed ${seed}]`, progress);
+      const { epochs, predictions, diverged } = await trainRun(trainer, printer, plan, cfg, tag, progress);
+      const bnStats = norm === 'batch' && !diverged ? await trainer.auditBatchNorm() : undefined;
+      if (bnStats) {
+        const p = (v: number) => `${(100 * v).toFixed(2)}%`;
+        progress.message(`${tag} batch norm's test accuracy: running ${p(bnStats.running)}, precise ${p(bnStats.precise)} (${bnStats.preciseImages} training images), batch ${p(bnStats.batch)} (batches of ${bnStats.batchSize})`);
+      }
       const seconds = (performance.now() - t0) / 1000;
       writeRun(
         plan.dir,
@@ -55,6 +84,7 @@ export async function runComparison(engine: Engine, plan: ComparisonPlan, progre
           checkpoint: checkpointPath(norm, seed),
           predictions: diverged ? '' : predictionsPath(norm, seed),
           ...(diverged ? { diverged } : {}),
+          ...(bnStats ? { bnStats } : {}),
           adapter: engine.adapterInfo,
           seconds,
           finishedAt: new Date().toISOString(),
@@ -63,8 +93,10 @@ export async function runComparison(engine: Engine, plan: ComparisonPlan, progre
         predictions,
       );
       const left = pending.length - i - 1;
-      const eta = left ? `; about ${formatDuration((((performance.now() - started) / 1000) * left) / (i + 1))} left for the other ${left}` : '';
-      progress.message(`run ${k}/${all.length} (${norm} norm, seed ${seed}) ${diverged ? 'diverged' : 'finished'} after ${formatDuration(seconds)}${eta}`);
+      doneWeight += weight(task);
+      leftWeight -= weight(task);
+      const eta = left ? `; about ${formatDuration((((performance.now() - started) / 1000) * leftWeight) / doneWeight)} left for the other ${left}` : '';
+      progress.message(`run ${k}/${all.length} (${task.label}) ${diverged ? 'diverged' : 'finished'} after ${formatDuration(seconds)}${eta}`);
     } finally {
       trainer.dispose();
     }

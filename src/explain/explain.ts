@@ -1,4 +1,4 @@
-// `normlab explain --norm batch|group|layer`: one forward and backward of the real norm kernels on
+// `normlab explain --norm batch|group|layer|instance`: one forward and backward of the real norm kernels on
 // a tiny tensor (N=2, C=4, H=W=2, fixed seed), every intermediate read back, in the order the
 // maths flows; then a finite-difference check of dx. explainNorm() returns plain data (the --json
 // output); formatExplain() renders it for an 80-column terminal.
@@ -69,7 +69,7 @@ const WGSL_SNIPPETS: Record<string, string> = {
   'plane moments (Welford)': 'm.z += d * (v - m.y);',
   'merge (Chan)': 'a.z + b.z + d * d * a.x * f',
   'mean, rstd': 'stats[s] = vec2f(m.y, 1.0 / sqrt(variance + EPS));',
-  'running statistics': 'running_var[s] = (1.0 - MOMENTUM)',
+  'running statistics': 'running_var[c] = (1.0 - MOMENTUM)',
   xhat: 'return (v - st.x) * st.y;',
   y: 'return xh * gamma[c] + beta[c];',
   'sum dy, sum dy*xhat (per plane)': 'acc.y += d * xh;',
@@ -90,7 +90,7 @@ function setNames(plan: NormPlan): { name: string; planes: [number, number][] }[
   for (let s = 0; s < n; s++) {
     for (let g = 0; g < plan.groups; g++) {
       sets.push({
-        name: plan.kind === 'layer' ? `n${s}` : `n${s} g${g}`,
+        name: plan.kind === 'layer' ? `n${s}` : plan.kind === 'instance' ? `n${s} c${g}` : `n${s} g${g}`,
         planes: Array.from({ length: cg }, (_, k) => [s, g * cg + k] as [number, number]),
       });
     }
@@ -101,7 +101,7 @@ function setNames(plan: NormPlan): { name: string; planes: [number, number][] }[
 export async function explainNorm(engine: Engine, norm: NormKind, opts: ExplainOptions = {}): Promise<ExplainResult> {
   const seed = opts.seed ?? 7;
   const eps = opts.eps ?? 1e-5;
-  const groups = norm === 'group' ? (opts.groups ?? 2) : 1;
+  const groups = norm === 'group' ? (opts.groups ?? 2) : norm === 'instance' ? SHAPE[1] : 1;
   const plan = planNorm(norm, SHAPE, { groups, eps });
   const [, c, h, w] = SHAPE;
   const size = SHAPE.reduce((a, b) => a * b, 1);
@@ -265,6 +265,7 @@ export function formatExplain(r: ExplainResult): string {
     batch: 'BatchNorm2d (training): statistics per channel over (n, h, w)',
     group: `GroupNorm(${r.groups}, ${r.shape[1]}): statistics per sample over ${r.shape[1] / r.groups} channels x (h, w)`,
     layer: `GroupNorm(1, ${r.shape[1]}) = LayerNorm: statistics per sample over (c, h, w)`,
+    instance: `InstanceNorm2d(${r.shape[1]}, affine=True) = GroupNorm(${r.shape[1]}, ${r.shape[1]}): statistics per sample and channel over (h, w)`,
   }[r.norm];
   const out: string[] = [];
   out.push(`normlab explain --norm ${r.norm}: x is ${r.shape.join('x')} (NxCxHxW), seed ${r.seed}, eps ${r.eps.toExponential()}`);

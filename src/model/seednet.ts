@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { UserError } from '../engine/errors.js';
 import * as ops from '../engine/ops/index.js';
-import { applyNorm, normParams, type NormKind, NORM_KINDS } from './norms.js';
+import { applyNorm, ghostSubBatch, normParams, type BnEvalStatistics, type NormKind, NORM_KINDS } from './norms.js';
 
 export { NORM_KINDS, type NormKind };
 
@@ -15,6 +15,8 @@ export interface SeedNetConfig {
   /** GroupNorm's G (SEEDNET.md: 4); LayerNorm is G = 1 whatever this says. */
   groups: number;
   classes: number;
+  /** Batch norm only: ghost batch norm's sub-batch in training (0 or absent: the whole batch). */
+  ghostBatch?: number;
 }
 
 type Layer =
@@ -51,6 +53,7 @@ export interface ParamSpec {
 
 export function validateConfig(cfg: SeedNetConfig): void {
   if (!NORM_KINDS.includes(cfg.norm)) throw new UserError(`unknown norm '${cfg.norm}' (expected ${NORM_KINDS.join(', ')})`);
+  if (cfg.ghostBatch && cfg.norm !== 'batch') throw new UserError(`--ghost-batch is batch norm's; the norm here is ${cfg.norm}`);
   if (cfg.norm === 'group') {
     for (const l of LAYERS) {
       if (l.kind === 'block' && l.out % cfg.groups !== 0) {
@@ -101,7 +104,7 @@ export function summary(cfg: SeedNetConfig, input: [number, number, number, numb
     } else {
       c = l.out || cfg.classes;
       const conv = `conv ${l.kernel}x${l.kernel}`;
-      const op = l.kind === 'block' ? `${conv} + ${cfg.norm}norm + relu` : conv;
+      const op = l.kind === 'block' ? (cfg.norm === 'none' ? `${conv} + relu` : `${conv} + ${cfg.norm}norm + relu`) : conv;
       rows.push({ name: l.name, op: l.skip ? `${op}, skip add` : op, outShape: [n, c, h, w], params: count(l.name) });
     }
   }
@@ -143,12 +146,18 @@ export class SeedNet {
     return t;
   }
 
-  /** Logits [N, classes] for standardised input x [N, C_in, H, W]. */
-  forward(x: Tensor, training: boolean): Tensor {
+  /**
+   * Logits [N, classes] for standardised input x [N, C_in, H, W]. Batch norm only:
+   * `evalStatistics` 'batch' normalises each evaluation batch with its own statistics instead of the
+   * running ones; `momentum` replaces BN_MOMENTUM in training (1: the running buffers take each
+   * batch's statistics, which precise statistics read).
+   */
+  forward(x: Tensor, training: boolean, opts: { evalStatistics?: BnEvalStatistics; momentum?: number } = {}): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== this.cfg.inChannels) {
       throw new Error(`SeedNet expects [N, ${this.cfg.inChannels}, H, W], got [${x.shape}]`);
     }
-    if (training) this.batchesTracked += 1;
+    // BatchNorm2d counts its forwards: fed ghost sub-batches one by one it would count each.
+    if (training) this.batchesTracked += x.shape[0]! / ghostSubBatch(this.cfg.ghostBatch ?? 0, x.shape[0]!);
     let h = x;
     for (const l of LAYERS) {
       if (l.kind === 'maxpool') h = ops.maxPool2d(h);
@@ -162,6 +171,8 @@ export class SeedNet {
             training,
             groups: this.cfg.groups,
             relu: true,
+            ghostBatch: this.cfg.ghostBatch,
+            ...opts,
           });
         }
         h = l.skip ? ops.add(h, y) : y;

@@ -1,10 +1,10 @@
-// Float64 reference for batch, group and layer normalisation. Deliberately written differently from
+// Float64 reference for batch (and ghost batch), group, layer and instance normalisation. Deliberately written differently from
 // the GPU kernels: statistics by plain two-pass loops over explicit index lists, and the backward by
 // the chain rule through the graph (dxhat -> dvar -> dmean -> dx), not by the compact form the
 // kernels use, so agreement between the two checks both.
 import type { Rng } from '../check/types.js';
 
-export type NormKind = 'batch' | 'group' | 'layer';
+export type NormKind = 'batch' | 'group' | 'layer' | 'instance';
 
 export interface NormRefSpec {
   kind: NormKind;
@@ -16,6 +16,8 @@ export interface NormRefSpec {
   training?: boolean;
   momentum?: number;
   relu?: boolean;
+  /** Batch norm in training: statistics over consecutive sub-batches of this many images. */
+  ghostBatch?: number;
 }
 
 export interface NormRefForward {
@@ -35,14 +37,19 @@ export interface NormRefForward {
 export function reductionSets(spec: NormRefSpec): number[][] {
   const [n, c, h, w] = spec.shape as [number, number, number, number];
   const hw = h * w;
-  const g = spec.kind === 'group' ? (spec.groups ?? 4) : 1;
+  const g = spec.kind === 'group' ? (spec.groups ?? 4) : spec.kind === 'instance' ? c : 1;
   if (c % g !== 0) throw new Error(`reference: ${c} channels are not divisible into ${g} groups`);
   const sets: number[][] = [];
   if (spec.kind === 'batch') {
-    for (let ch = 0; ch < c; ch++) {
-      const idx: number[] = [];
-      for (let s = 0; s < n; s++) for (let k = 0; k < hw; k++) idx.push((s * c + ch) * hw + k);
-      sets.push(idx);
+    // Ghost batches (training only): sub-batch j's channel ch is set j*C + ch.
+    const b = spec.training !== false ? (spec.ghostBatch ?? n) : n;
+    if (n % b !== 0) throw new Error(`reference: a ghost batch of ${b} does not divide ${n}`);
+    for (let j = 0; j < n / b; j++) {
+      for (let ch = 0; ch < c; ch++) {
+        const idx: number[] = [];
+        for (let s = j * b; s < (j + 1) * b; s++) for (let k = 0; k < hw; k++) idx.push((s * c + ch) * hw + k);
+        sets.push(idx);
+      }
     }
   } else {
     const cg = c / g;
@@ -77,9 +84,11 @@ export function normForwardRef(
   const xhat = new Float64Array(x.length);
   const y = new Float64Array(x.length);
   const out: NormRefForward = { y, xhat, mean, variance, rstd };
+  const c = spec.shape[1]!;
   if (spec.kind === 'batch' && !fixed && running) {
-    out.runningMean = new Float64Array(sets.length);
-    out.runningVar = new Float64Array(sets.length);
+    // Updated set after set, in order: each sub-batch moves the running statistics once.
+    out.runningMean = Float64Array.from(running.mean);
+    out.runningVar = Float64Array.from(running.variance);
   }
   const m = spec.momentum ?? 0.1;
   sets.forEach((idx, s) => {
@@ -94,8 +103,9 @@ export function normForwardRef(
       for (const i of idx) sq += (x[i]! - mean[s]!) ** 2;
       variance[s] = sq / idx.length;
       if (out.runningMean && out.runningVar) {
-        out.runningMean[s] = (1 - m) * running!.mean[s]! + m * mean[s]!;
-        out.runningVar[s] = (1 - m) * running!.variance[s]! + m * (sq / (idx.length - 1));
+        const ch = s % c;
+        out.runningMean[ch] = (1 - m) * out.runningMean[ch]! + m * mean[s]!;
+        out.runningVar[ch] = (1 - m) * out.runningVar[ch]! + m * (sq / (idx.length - 1));
       }
     }
     rstd[s] = 1 / Math.sqrt(variance[s]! + eps);

@@ -11,6 +11,8 @@ export const NORM_COLORS: Record<NormRun['norm'], Rgb> = {
   batch: [31, 119, 180],
   group: [255, 127, 14],
   layer: [44, 160, 44],
+  instance: [148, 103, 189],
+  none: [127, 127, 127],
 };
 const TRAIN_COLOR: Rgb = [31, 119, 180];
 const TEST_COLOR: Rgb = [214, 39, 40];
@@ -39,6 +41,10 @@ export interface Series {
   noLegend?: boolean;
   /** A shaded band (x, low, high) drawn under the line: the spread over seeds. */
   band?: readonly (readonly [number, number, number])[];
+  /** Vertical error bars (x, low, high) with caps: 95% intervals. */
+  errorBars?: readonly (readonly [number, number, number])[];
+  /** Shifts this series' points and bars sideways by this many pixels, so bars at one x do not hide each other. */
+  dodgePx?: number;
 }
 
 export interface LegendEntry {
@@ -63,6 +69,8 @@ export interface ChartSpec {
   ySuffix?: string;
   /** Clamp the y axis to these bounds when the nice range would exceed them (e.g. 0-100 %). */
   yClamp?: readonly [number, number];
+  /** x tick labels (default: the value), e.g. 2^v for a log-2 axis. */
+  xTickLabel?: (v: number) => string;
 }
 
 export interface Box {
@@ -121,7 +129,7 @@ export function legendHeight(entries: readonly LegendEntry[], w: number): number
 
 /** Draws a complete line chart (title, legend, axes, ticks, gridlines, series) inside `box`. */
 export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
-  const bandPoints = spec.series.flatMap((s) => (s.band ?? []).flatMap(([x, lo, hi]) => [[x, lo] as const, [x, hi] as const]));
+  const bandPoints = spec.series.flatMap((s) => [...(s.band ?? []), ...(s.errorBars ?? [])].flatMap(([x, lo, hi]) => [[x, lo] as const, [x, hi] as const]));
   const finite = [...spec.series.flatMap((s) => s.points), ...bandPoints].filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
   const xs = finite.map((p) => p[0]);
   const ys = finite.map((p) => p[1]);
@@ -167,7 +175,8 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
 
   // Data inset from the frame so markers and lines at the extremes stay clear of the axes.
   const inset = 8;
-  const X = (v: number) => plotLeft + inset + ((v - xt.lo) / (xt.hi - xt.lo)) * (pw - 2 * inset);
+  const X0 = (v: number) => plotLeft + inset + ((v - xt.lo) / (xt.hi - xt.lo)) * (pw - 2 * inset);
+  let X = X0;
   const Y = (v: number) => plotBottom - inset - ((v - yt.lo) / (yt.hi - yt.lo)) * (ph - 2 * inset);
 
   // Gridlines and ticks.
@@ -181,7 +190,7 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
     const x = Math.round(X(v));
     r.line(x, plotTop + 1, x, plotBottom - 1, GRID);
     r.line(x, plotBottom, x, plotBottom + 4, AXIS);
-    r.text(formatTick(v, xt.decimals), x + 1, plotBottom + 7, TEXT, { align: 'center' });
+    r.text(spec.xTickLabel ? spec.xTickLabel(v) : formatTick(v, xt.decimals), x + 1, plotBottom + 7, TEXT, { align: 'center' });
   }
   r.strokeRect(plotLeft, plotTop, pw + 1, ph + 1, AXIS);
 
@@ -197,6 +206,14 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
   // Bands under everything, then lines, then markers on top.
   for (const s of spec.series) if (s.band) fillBand(r, s.band, s.color, X, Y, plotTop, plotBottom);
   for (const s of spec.series) {
+    X = (v: number) => X0(v) + (s.dodgePx ?? 0);
+    for (const [x, lo, hi] of s.errorBars ?? []) {
+      if (![x, lo, hi].every(Number.isFinite)) continue;
+      const px = Math.round(X(x));
+      r.line(px, Y(lo), px, Y(hi), s.color, 2);
+      r.line(px - 4, Y(lo), px + 4, Y(lo), s.color, 2);
+      r.line(px - 4, Y(hi), px + 4, Y(hi), s.color, 2);
+    }
     if (s.markersOnly) continue;
     let run: [number, number][] = [];
     const flush = () => {
@@ -210,6 +227,7 @@ export function drawLineChart(r: Raster, box: Box, spec: ChartSpec): void {
     flush();
   }
   for (const s of spec.series) {
+    X = (v: number) => X0(v) + (s.dodgePx ?? 0);
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
     let shape: MarkerShape | undefined;
     if (s.marker === undefined || s.marker === 'auto') shape = pts.length <= 30 || s.markersOnly ? 'circle' : undefined;
@@ -260,6 +278,7 @@ function fillBand(
 
 export function normTitle(norm: NormRun['norm'], groups?: number): string {
   if (norm === 'group') return `group norm (G=${groups ?? '?'})`;
+  if (norm === 'none') return 'no norm';
   return `${norm} norm`;
 }
 

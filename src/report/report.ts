@@ -94,9 +94,10 @@ function pairRows(stats: ComparisonStats, name: Namer): string[][] {
 }
 
 function seedFigureRows(stats: ComparisonStats, name: Namer): string[][] {
-  const norms = stats.norms.filter((s) => s.n > 0);
+  // The seed ran batch, group and layer norm only.
+  const norms = stats.norms.filter((s) => s.n > 0 && s.norm in SEED_FIGURES);
   return norms.map((s) => {
-    const f = SEED_FIGURES[s.norm];
+    const f = SEED_FIGURES[s.norm as keyof typeof SEED_FIGURES];
     const rs = stats.runs.filter((r) => r.norm === s.norm);
     return [
       name(s.norm),

@@ -1,8 +1,9 @@
 // What the comparison hands to the report writer. Everything here is measured; the report derives
 // its tables, statistics, plots and its reading of the results from these numbers alone.
 import type { AdapterSummary } from '../engine/device.js';
+import type { NormKind } from '../model/norms.js';
 
-export type NormName = 'batch' | 'group' | 'layer';
+export type NormName = NormKind;
 
 export interface EpochRow {
   epoch: number;

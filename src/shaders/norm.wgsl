@@ -5,8 +5,12 @@
 // A *reduction set* is the list of planes whose elements share one mean and one variance:
 //   batch:  set c        = planes { n*C + c        : n < N  }   SET_BASE 1,  SET_STRIDE C, SET_PLANES N
 //   group:  set n*G + g  = planes { n*C + g*CG + k : k < CG }   SET_BASE CG, SET_STRIDE 1, SET_PLANES CG
-//   layer:  group with G = 1 (CG = C).
-// Plane k of set s is s*SET_BASE + k*SET_STRIDE. The set of plane p is p % C (ACROSS_BATCH) or p / CG.
+//   layer:  group with G = 1 (CG = C).        instance: group with G = C (CG = 1).
+//   ghost batch (training, sub-batches of B images): set g*C + c = planes { (g*B + k)*C + c : k < B }
+//           SET_BASE 1, SET_STRIDE C, SET_PLANES B, SET_WRAP C, SET_JUMP B*C, GHOST_PLANES B*C.
+// Plane k of set s is (s / SET_WRAP)*SET_JUMP + (s % SET_WRAP)*SET_BASE + k*SET_STRIDE (SET_WRAP
+// defaults to "never", so this is s*SET_BASE + k*SET_STRIDE). The set of plane p is
+// (p / GHOST_PLANES)*C + p % C (ACROSS_BATCH; p % C without ghost batches) or p / CG.
 // Each set holds M = SET_PLANES * HW elements.
 //
 // Forward, per set (var is the biased variance, as PyTorch normalises with):
@@ -43,6 +47,10 @@ override SET_BASE: u32 = 1;
 override SET_STRIDE: u32 = 1;
 override SET_PLANES: u32 = 1;
 override TARGETS: u32 = 1;    // workgroups doing useful work in set_* and reduce_planes
+override SET_WRAP: u32 = 0xffffffffu;
+override SET_JUMP: u32 = 0u;
+override GHOST_PLANES: u32 = 0xffffffffu;  // planes per ghost sub-batch (B * C)
+override GHOSTS: u32 = 1u;    // set_moments_train: sub-batches per channel, walked in order
 override EPS: f32 = 1e-5;
 override MOMENTUM: f32 = 0.1;
 override RELU: bool = false;
@@ -84,7 +92,12 @@ fn element_index(gid: vec3u, nwg: vec3u) -> u32 {
 }
 
 fn set_of(p: u32) -> u32 {
-  return select(p / CG, p % C, ACROSS_BATCH);
+  return select(p / CG, (p / GHOST_PLANES) * C + p % C, ACROSS_BATCH);
+}
+
+// Plane k of set s (see the header).
+fn set_plane(s: u32, k: u32) -> u32 {
+  return (s / SET_WRAP) * SET_JUMP + (s % SET_WRAP) * SET_BASE + k * SET_STRIDE;
 }
 
 // Chan's merge of two partial moments (count, mean, M2, -):
@@ -193,7 +206,7 @@ fn merge_set(lid: u32, s: u32) {
   var m = vec4f(0.0);
   if (s < TARGETS) {
     for (var k = lid; k < SET_PLANES; k += WG) {
-      let q = plane[s * SET_BASE + k * SET_STRIDE];
+      let q = plane[set_plane(s, k)];
       m = chan(m, vec4f(f32(HW), q.x, q.y, 0.0));
     }
   }
@@ -219,18 +232,25 @@ fn set_moments(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   }
 }
 
-// Batch norm in training: as set_moments (set s is channel s), and then, as PyTorch's BatchNorm2d,
+// Batch norm in training: one workgroup per channel c. As set_moments, and then, as PyTorch's
+// BatchNorm2d,
 //   running_mean = (1 - momentum) * running_mean + momentum * mean
 //   running_var  = (1 - momentum) * running_var  + momentum * M2 / (M - 1)      (unbiased)
+// With ghost batches the workgroup walks channel c's sets g*C + c for g = 0, 1, ... in order, one
+// update each: what BatchNorm2d does when it is fed the sub-batches one after another.
 @compute @workgroup_size(WG)
 fn set_moments_train(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
                      @builtin(num_workgroups) nwg: vec3u) {
-  let s = workgroup_index(wid, nwg);
-  merge_set(lid, s);
-  if (lid == 0u && s < TARGETS) {
-    let m = write_stats(s);
-    running_mean[s] = (1.0 - MOMENTUM) * running_mean[s] + MOMENTUM * m.y;
-    running_var[s] = (1.0 - MOMENTUM) * running_var[s] + MOMENTUM * (m.z / (m.x - 1.0));
+  let c = workgroup_index(wid, nwg);
+  for (var g = 0u; g < GHOSTS; g++) {
+    let s = g * C + c;
+    merge_set(lid, s);
+    if (lid == 0u && c < C) {
+      let m = write_stats(s);
+      running_mean[c] = (1.0 - MOMENTUM) * running_mean[c] + MOMENTUM * m.y;
+      running_var[c] = (1.0 - MOMENTUM) * running_var[c] + MOMENTUM * (m.z / (m.x - 1.0));
+    }
+    workgroupBarrier();
   }
 }
 
@@ -346,7 +366,7 @@ fn reduce_planes(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_i
   var acc = vec4f(0.0);
   if (t < TARGETS) {
     for (var k = lid; k < SET_PLANES; k += WG) {
-      let q = t * SET_BASE + k * SET_STRIDE;
+      let q = set_plane(t, k);
       var v = plane[q];
       if (WEIGHTED) { v = v * gamma[q % C]; }
       acc = vec4f(acc.xy + v, 0.0, 0.0);

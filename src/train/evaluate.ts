@@ -7,6 +7,7 @@ import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/autograd.js';
 import * as ops from '../engine/ops/index.js';
 import type { SeedNet } from '../model/seednet.js';
+import type { BnEvalStatistics } from '../model/norms.js';
 import type { Dataset } from './data/dataset.js';
 import type { GpuSplit } from './data/gpu-data.js';
 
@@ -59,14 +60,15 @@ export class BatchBuffers {
 
 /**
  * Loss and accuracy of a model on a GPU-resident split, in batches, without gradients; batch norm
- * uses its running statistics. With `predictions`, logits are collected on the GPU and read once.
+ * uses its running statistics (or, with statistics 'batch', each batch's own: then the batch size
+ * matters). With `predictions`, logits are collected on the GPU and read once.
  */
 export async function evaluate(
   model: SeedNet,
   split: GpuSplit,
   batches: BatchBuffers,
   batchSize: number,
-  options: { predictions?: boolean; count?: number } = {},
+  options: { predictions?: boolean; count?: number; statistics?: BnEvalStatistics } = {},
 ): Promise<EvalResult> {
   const engine = model.engine;
   const K = model.cfg.classes;
@@ -82,7 +84,7 @@ export async function evaluate(
       engine.tidy(() =>
         noGrad(() => {
           split.gather(indices, x, y);
-          const logits = model.forward(x, false);
+          const logits = model.forward(x, false, { evalStatistics: options.statistics });
           ops.logSoftmaxNll(logits, y, { lossSum, correct });
           if (logitsAll) engine.copy(logits, logitsAll, logits.bytes, 0, first * K * 4);
         }),

@@ -13,6 +13,7 @@ import type { Dataset } from './data/dataset.js';
 import { GpuSplit, drawAugmentation } from './data/gpu-data.js';
 import { oneCycle, stepDecay, constant, type StepSchedule } from './schedule.js';
 import { BatchBuffers, evaluate, trainEvalCount, type EvalResult } from './evaluate.js';
+import { auditBatchNorm, type BnStatsAudit } from './bn-stats.js';
 
 export { BatchBuffers, evaluate, TRAIN_EVAL_IMAGES, trainEvalCount, type EvalResult } from './evaluate.js';
 
@@ -30,6 +31,8 @@ export interface TrainConfig {
   seed: number;
   augment: boolean;
   evalBatchSize: number;
+  /** Batch norm: ghost batch norm's sub-batch (0: off, statistics over the whole batch). */
+  ghostBatch: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -44,6 +47,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 0,
   augment: false,
   evalBatchSize: 500,
+  ghostBatch: 0,
 };
 
 export interface EpochMetrics {
@@ -191,7 +195,7 @@ export class Trainer {
   ) {
     checkBatchFits(engine, dataset, cfg.batchSize, '--batch-size');
     checkBatchFits(engine, dataset, cfg.evalBatchSize, '--eval-batch-size');
-    this.model = new SeedNet(engine, { inChannels: dataset.channels, norm: cfg.norm, groups: cfg.groups, classes: dataset.classes.length }, initParams(cfg.seed));
+    this.model = new SeedNet(engine, { inChannels: dataset.channels, norm: cfg.norm, groups: cfg.groups, classes: dataset.classes.length, ghostBatch: cfg.ghostBatch || undefined }, initParams(cfg.seed));
     this.stepsPerEpoch = Math.ceil(dataset.train.count / cfg.batchSize);
     this.schedule = buildSchedule(cfg, this.stepsPerEpoch);
     this.optimizer = new SGD(engine, this.model.parameters, {
@@ -332,6 +336,16 @@ export class Trainer {
   evaluateTrain(options: { predictions?: boolean } = {}): Promise<EvalResult> {
     return evaluate(this.model, this.train, this.batches, this.cfg.evalBatchSize, { ...options, count: this.trainEvalCount });
   }
+
+  /** Batch norm's test accuracy under running, precise and batch statistics (src/train/bn-stats.ts). */
+  auditBatchNorm(preciseImages?: number): Promise<BnStatsAudit> {
+    return auditBatchNorm(this.model, { train: this.train, test: this.test, batches: this.batches }, {
+      trainBatchSize: this.cfg.batchSize,
+      evalBatchSize: this.cfg.evalBatchSize,
+      preciseImages,
+    });
+  }
+
 
   /**
    * Continues a run saved at `at` (epoch, steps of it taken): weights, running statistics, momentum

@@ -3,7 +3,9 @@
 // function as `normlab explain`), shown in the order the maths flows, each term with the kernel
 // line that computes it, and dx checked against central differences through the forward kernels.
 import type { Engine } from '../engine/engine.js';
-import { NORM_KINDS, type NormKind } from '../model/seednet.js';
+import type { NormKind } from '../engine/ops/norm.js';
+
+const EXPLAINED: readonly NormKind[] = ['batch', 'group', 'layer', 'instance'];
 import { explainNorm, type ExplainResult } from '../explain/explain.js';
 import normWgsl from '../shaders/norm.wgsl';
 import { byId, el, runPage, setState, showError, startEngine, status } from './page.js';
@@ -28,6 +30,11 @@ const NORM_TEXT: Record<NormKind, { title: string; set: string; note: string }> 
     title: 'Layer norm',
     set: 'one set per sample n, over all its channels and pixels: (C, H, W)',
     note: 'Group norm with one group: the same kernels with G = 1.',
+  },
+  instance: {
+    title: 'Instance norm',
+    set: 'one set per sample n and channel c, over its pixels: (H, W)',
+    note: 'Group norm with one channel per group: the same kernels with G = C.',
   },
 };
 
@@ -237,7 +244,7 @@ runPage(async () => {
   const normSelect = byId<HTMLSelectElement>('norm');
   const seedInput = byId<HTMLInputElement>('seed');
   const norm = q.get('norm');
-  if (norm && (NORM_KINDS as readonly string[]).includes(norm)) normSelect.value = norm;
+  if (norm && (EXPLAINED as readonly string[]).includes(norm)) normSelect.value = norm;
   if (q.get('seed')) seedInput.value = q.get('seed')!;
   let busy = Promise.resolve();
   const rerun = (): void => {

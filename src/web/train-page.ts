@@ -13,7 +13,7 @@ import { byId, el, runPage, setState, showError, startEngine, status } from './p
 import { decodeSample, takeImages } from './sample.js';
 
 const SAMPLE_URL = 'dist/sample.bin.gz';
-const NORM_COLORS: Record<NormKind, string> = { batch: '#1f77b4', group: '#ff7f0e', layer: '#2ca02c' };
+const NORM_COLORS: Record<NormKind, string> = { batch: '#1f77b4', group: '#ff7f0e', layer: '#2ca02c', instance: '#9467bd', none: '#7f7f7f' };
 const TEST_COLOR = '#d62728';
 
 interface RunSize {

@@ -34,7 +34,7 @@ describe('bad flags', () => {
   const cases: [string, string[], RegExp][] = [
     ['batch size 0', ['train', '--batch-size', '0'], /--batch-size.*0.*at least 1|--batch-size/],
     ['negative learning rate', ['train', '--lr', '-1'], /--lr/],
-    ['unknown norm', ['train', '--norm', 'instance'], /--norm.*instance.*batch, group, layer|--norm/],
+    ['unknown norm', ['train', '--norm', 'weight'], /--norm.*weight.*batch, group, layer, instance, none/],
     ['groups that do not divide the channels', ['train', '--norm', 'group', '--groups', '3'], /--groups 3 does not divide/],
     ['epochs 0', ['train', '--epochs', '0'], /--epochs/],
     ['not a number', ['train', '--epochs', 'ten'], /--epochs/],

@@ -18,10 +18,11 @@ import { out, type Command } from '../command.js';
 export const benchCommand: Command = {
   name: 'bench',
   summary: "time every kernel and the training step against this adapter's measured ceilings and against peers (tfjs, PyTorch)",
-  usage: 'normlab bench [--only PATTERN] [--batch N] [--reps N] [--json FILE]',
+  usage: 'normlab bench [--only PATTERN] [--batch N] [--step-batches LIST] [--reps N] [--json FILE]',
   flags: [
     { name: 'only', type: 'string', metavar: 'PATTERN', help: 'only rows whose name matches this regular expression (e.g. conv, norm, step, peer)' },
     { name: 'batch', type: 'int', min: 1, max: 4096, default: 128, help: 'batch size' },
+    { name: 'step-batches', type: 'list', metavar: 'LIST', help: 'batch sizes of the training-step rows, e.g. 2,8,32,128 (default: --batch)' },
     { name: 'reps', type: 'int', min: 1, max: 1000, default: 5, help: 'timed repetitions per row (median reported)' },
     { name: 'json', type: 'string', metavar: 'FILE', help: 'also write the results as JSON' },
   ],
@@ -41,6 +42,11 @@ export const benchCommand: Command = {
     }
     const batch = num(args, 'batch');
     const reps = num(args, 'reps');
+    const stepBatches = ((args.flags['step-batches'] as string[] | undefined) ?? [String(batch)]).map((v) => {
+      const b = Number(v);
+      if (!Number.isInteger(b) || b < 1 || b > 4096) throw new UsageError(`--step-batches: '${v}' is not a batch size (an integer from 1 to 4096)`);
+      return b;
+    });
     const engine = await Engine.create();
     try {
       const a = engine.adapterInfo;
@@ -86,7 +92,7 @@ export const benchCommand: Command = {
       const stepInputs = [{ channels: 3, size: 32 }, { channels: 1, size: 28 }];
       let steps: StepBenchRow[] = [];
       if (want('step')) {
-        steps = await benchStep(engine, { batch, norms: [...NORM_KINDS], inputs: stepInputs, reps });
+        for (const b of stepBatches) steps.push(...(await benchStep(engine, { batch: b, norms: [...NORM_KINDS], inputs: stepInputs, reps })));
         printSteps(steps);
       }
       let peers: PeerRow[] = [];
@@ -142,9 +148,9 @@ const BREAKDOWN_SHOWN = 6;
 
 function printSteps(steps: StepBenchRow[]): void {
   out.line('\ntraining step (gather, forward, loss, backward, SGD)');
-  out.line(`${'norm'.padEnd(8)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
+  out.line(`${'norm'.padEnd(8)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'host ms'.padStart(9)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
   for (const s of steps) {
-    out.line(`${s.norm.padEnd(8)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
+    out.line(`${s.norm.padEnd(8)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.hostMs.toFixed(1).padStart(9)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
   }
   const clock = steps[0]?.breakdownClock;
   out.line(`\nwhere a step's time goes (${clock === 'gpu timestamps' ? "GPU timestamps per dispatch, summed by op family" : 'wall clock per phase, no timestamp queries on this adapter'}; top ${BREAKDOWN_SHOWN}, ms and share)`);

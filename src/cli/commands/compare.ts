@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { Engine } from '../../engine/engine.js';
 import { UsageError, UserError } from '../../engine/errors.js';
 import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
-import { loadDataset } from '../../train/data/load.js';
-import { subsetTest, subsetTrain, type Dataset } from '../../train/data/dataset.js';
+import { DEFAULT_COMPARED } from '../../model/norms.js';
+import type { Dataset } from '../../train/data/dataset.js';
 import { datasetFingerprint } from '../../train/data/fingerprint.js';
-import { trainEvalCount, type ScheduleKind, type TrainConfig } from '../../train/trainer.js';
+import { trainEvalCount, type TrainConfig } from '../../train/trainer.js';
 import { ProgressPrinter, formatDuration } from '../../train/progress.js';
 import { markdownTable } from '../../report/report.js';
 import { budgetNote } from '../../report/verdicts.js';
@@ -19,6 +19,7 @@ import { MANIFEST_FILE, readManifest, writeManifest, type ComparisonManifest } f
 import { datasetIdentity, loadComparisons } from '../../compare/merge.js';
 import { writeComparisonReport } from '../../compare/publish.js';
 import { runComparison } from '../../compare/run-comparison.js';
+import { comparisonData, configOf, recipeOf } from '../../compare/recipe.js';
 import { NORMLAB_VERSION } from '../../version.js';
 import { bool, list, num, optNum, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
@@ -72,55 +73,6 @@ export function choosePreset(software: boolean, full: boolean, quick: boolean): 
   return fullPreset('hardware GPU');
 }
 
-/** The recipe a comparison directory records: everything but the norm and the seed. */
-function recipeOf(cfg: TrainConfig, subset: number | undefined, testSubset: number | undefined): ComparisonManifest['recipe'] {
-  return {
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    lr: cfg.lr,
-    schedule: cfg.schedule,
-    momentum: cfg.momentum,
-    weightDecay: cfg.weightDecay,
-    groups: cfg.groups,
-    augment: cfg.augment,
-    subset: subset ?? 'all',
-    testSubset: testSubset ?? 'all',
-    evalBatchSize: cfg.evalBatchSize,
-  };
-}
-
-function configOf(recipe: ComparisonManifest['recipe'], path: string): { cfg: TrainConfig; subset: number | undefined; testSubset: number | undefined } {
-  const keys = ['epochs', 'batchSize', 'lr', 'schedule', 'momentum', 'weightDecay', 'groups', 'augment', 'subset', 'testSubset', 'evalBatchSize'];
-  const missing = keys.filter((k) => recipe[k] === undefined);
-  if (missing.length) throw new UserError(`${path}: the recipe lacks ${missing.join(', ')}`);
-  const n = (k: string) => recipe[k] as number;
-  return {
-    cfg: {
-      norm: 'batch',
-      seed: 0,
-      groups: n('groups'),
-      epochs: n('epochs'),
-      batchSize: n('batchSize'),
-      lr: n('lr'),
-      momentum: n('momentum'),
-      weightDecay: n('weightDecay'),
-      schedule: recipe.schedule as ScheduleKind,
-      augment: recipe.augment === true,
-      evalBatchSize: n('evalBatchSize'),
-    },
-    subset: typeof recipe.subset === 'number' ? recipe.subset : undefined,
-    testSubset: typeof recipe.testSubset === 'number' ? recipe.testSubset : undefined,
-  };
-}
-
-/** The dataset a comparison trains on: its first `subset` training and first `testSubset` test images. */
-function comparisonData(dir: string | undefined, subset: number | undefined, testSubset: number | undefined): Dataset {
-  let ds = loadDataset(dir);
-  if (subset !== undefined) ds = subsetTrain(ds, subset);
-  if (testSubset !== undefined) ds = subsetTest(ds, testSubset);
-  return ds;
-}
-
 const RESUME_FLAGS = new Set(['resume', 'data', 'debug', 'misclassified']);
 
 export const compareCommand: Command = {
@@ -128,7 +80,7 @@ export const compareCommand: Command = {
   summary: 'train SeedNet with each norm for several seeds under one recipe and write the comparison report',
   usage: 'normlab compare [--norms batch,group,layer] [--seeds N|LIST] [--data DIR] [--full | --quick] [training flags] [--out DIR] | normlab compare --resume DIR',
   flags: [
-    { name: 'norms', type: 'list', choices: NORM_KINDS, default: [...NORM_KINDS], help: 'norms to compare' },
+    { name: 'norms', type: 'list', choices: NORM_KINDS, default: [...DEFAULT_COMPARED], help: `norms to compare (${NORM_KINDS.join(', ')}; none: conv -> ReLU blocks)` },
     { name: 'seeds', type: 'string', metavar: 'N|LIST', help: `${SEEDS_HELP} (default: from the preset)` },
     ...TRAIN_FLAGS.filter((f) => f.name !== 'seed').map((f) => (f.name === 'epochs' ? { ...f, default: undefined, help: 'training epochs (default: from the preset)' } : f)),
     { name: 'full', type: 'bool', help: `the seed's full schedule: 20 epochs on the whole training set, ${FULL_SEEDS} seeds` },

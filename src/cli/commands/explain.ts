@@ -2,16 +2,19 @@
 // tensor, with the WGSL line of each term (docs/normalization-backprop.md derives them).
 import { Engine } from '../../engine/engine.js';
 import { explainNorm, formatExplain } from '../../explain/explain.js';
-import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
+import type { NormKind } from '../../engine/ops/norm.js';
+
+/** The norms with statistics to explain ('none' has none; ghost batch norm is batch norm per sub-batch). */
+const EXPLAINED: readonly NormKind[] = ['batch', 'group', 'layer', 'instance'];
 import { bool, num, optNum, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 
 export const explainCommand: Command = {
   name: 'explain',
   summary: 'show how a norm backpropagates, term by term, on a tiny tensor (real kernels)',
-  usage: 'normlab explain --norm batch|group|layer [--seed N] [--groups G] [--json]',
+  usage: 'normlab explain --norm batch|group|layer|instance [--seed N] [--groups G] [--json]',
   flags: [
-    { name: 'norm', type: 'enum', choices: NORM_KINDS, default: 'batch', help: 'the norm to explain' },
+    { name: 'norm', type: 'enum', choices: EXPLAINED, default: 'batch', help: 'the norm to explain' },
     { name: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, default: 7, help: 'seed of the tiny input' },
     { name: 'groups', type: 'enum', choices: ['1', '2', '4'], metavar: 'G', help: 'groups for --norm group (default 2 of the 4 channels)' },
     { name: 'json', type: 'bool', help: 'print JSON for tools' },

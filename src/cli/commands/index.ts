@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { compareCommand } from './compare.js';
 import { reportCommand } from './report.js';
+import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
@@ -16,6 +17,7 @@ import { serveCommand } from './serve.js';
 export const commands: Command[] = [
   compareCommand,
   reportCommand,
+  sweepCommand,
   trainCommand,
   evalCommand,
   predictCommand,

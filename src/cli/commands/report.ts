@@ -5,15 +5,19 @@ import { join } from 'node:path';
 import { loadComparisons, loadComparisonDataset } from '../../compare/merge.js';
 import { writeComparisonReport } from '../../compare/publish.js';
 import { markdownTable } from '../../report/report.js';
+import { sweepSummaryText, writeSweepReport } from '../../report/sweep-report.js';
+import { isSweepDir } from '../../compare/sweep.js';
+import { loadSweeps } from '../../compare/sweep-merge.js';
+import { UserError } from '../../engine/errors.js';
 import { num, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 import { DATA_FLAG } from '../train-flags.js';
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'rebuild the report of one comparison directory, or merge several into one report',
+  summary: 'rebuild the report of one comparison or sweep directory, or merge several (seeds, shards) into one report',
   usage: 'normlab report DIR [DIR...] [--out DIR] [--data DIR]',
-  positional: { name: 'DIR', help: 'comparison directories written by normlab compare', min: 1, max: 1000 },
+  positional: { name: 'DIR', help: 'comparison directories written by normlab compare, or sweep directories written by normlab sweep', min: 1, max: 1000 },
   flags: [
     { name: 'out', type: 'string', metavar: 'DIR', help: 'where the report goes (default: the directory itself when one is given, else runs/report-<timestamp>)' },
     { ...DATA_FLAG, help: "the dataset's directory, when it is not where the comparison read it (its test images are drawn in the report)" },
@@ -25,6 +29,18 @@ export const reportCommand: Command = {
     'copies of every run\'s results, predictions and checkpoint, so it can be merged again.',
   async run(args: ParsedArgs) {
     const dirs = args.positional;
+    const sweeps = dirs.filter(isSweepDir);
+    if (sweeps.length && sweeps.length < dirs.length) throw new UserError(`${dirs.find((d) => !isSweepDir(d))}: a comparison, and ${sweeps[0]} a sweep; report them separately`);
+    if (sweeps.length) {
+      const dest = str(args, 'out') ?? (dirs.length === 1 ? dirs[0]! : join('runs', `report-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+      const { input } = loadSweeps(dirs, str(args, 'data'));
+      const files = writeSweepReport(dest, input);
+      const runs = input.sizes.reduce((a, s) => a + s.stats.runs.length, 0);
+      process.stderr.write(`normlab report: a sweep of ${runs} of ${input.expectedRuns} runs from ${dirs.join(', ')}\n`);
+      process.stderr.write(`Report: ${join(dest, 'report.html')} (${files.length} files)\n`);
+      out.line(sweepSummaryText(input));
+      return 0;
+    }
     const loaded = loadComparisons(dirs);
     const dest = str(args, 'out') ?? (dirs.length === 1 ? dirs[0]! : join('runs', `report-${new Date().toISOString().replace(/[:.]/g, '-')}`));
     const ds = loadComparisonDataset(loaded[0]!.manifest, str(args, 'data'));

@@ -7,7 +7,7 @@ import { loadDataset } from '../../train/data/load.js';
 export const summaryCommand: Command = {
   name: 'summary',
   summary: "print SeedNet's layers, output shapes and parameter counts",
-  usage: 'normlab summary [--norm batch|group|layer] [--data DIR | --input-channels N --size S] [--json]',
+  usage: 'normlab summary [--norm batch|group|layer|instance|none] [--data DIR | --input-channels N --size S] [--json]',
   flags: [
     { name: 'norm', type: 'enum', choices: NORM_KINDS, default: 'batch', help: 'normalisation' },
     { name: 'groups', type: 'int', min: 1, default: 4, help: 'GroupNorm groups' },

@@ -44,7 +44,7 @@ function recipeOf(state: LoadedTrainState, dir: string): { cfg: TrainConfig; sub
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train SeedNet with one norm; writes DIR/model.safetensors and DIR/metrics.json',
-  usage: 'normlab train [--norm batch|group|layer] [--data DIR] [--epochs N] [...] [--out DIR] | normlab train --resume DIR',
+  usage: 'normlab train [--norm batch|group|layer|instance|none] [--data DIR] [--epochs N] [...] [--out DIR] | normlab train --resume DIR',
   flags: [
     { name: 'norm', type: 'enum', choices: NORM_KINDS, default: 'batch', help: 'normalisation' },
     ...TRAIN_FLAGS,

@@ -3,5 +3,5 @@ export { add, relu } from './elementwise.js';
 export { reshape } from './shape.js';
 export { maxPool2d, globalAvgPool } from './pool.js';
 export { logSoftmaxNll, type LossAccumulators } from './loss.js';
-export { batchNorm, groupNorm, layerNorm, initBatchNormState, planNorm, normForwardKernels, normBackwardKernels, type BatchNormState, type BatchNormOptions, type NormOptions, type NormKind, type NormPlan } from './norm.js';
+export { batchNorm, groupNorm, layerNorm, instanceNorm, initBatchNormState, planNorm, normForwardKernels, normBackwardKernels, type BatchNormState, type BatchNormOptions, type NormOptions, type NormKind, type NormPlan } from './norm.js';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, planConv2d, subgroupLanes, type Conv2dOptions, type Conv2dDims, type Conv2dPath, type Conv2dPass } from './conv2d.js';

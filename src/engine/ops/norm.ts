@@ -1,14 +1,14 @@
-// Batch, group and layer normalisation (optionally fused with the ReLU that follows), forward and
-// backward. Kernels: src/shaders/norm.wgsl, where the maths is written out. The three norms differ
-// only in their reduction sets (which (n, c) planes share a mean and a variance), so one plan
-// describes the geometry and one set of kernels serves all three.
+// Batch (and ghost batch), group, layer and instance normalisation (optionally fused with the ReLU
+// that follows), forward and backward. Kernels: src/shaders/norm.wgsl, where the maths is written
+// out. The norms differ only in their reduction sets (which (n, c) planes share a mean and a
+// variance), so one plan describes the geometry and one set of kernels serves them all.
 import wgsl from '../../shaders/norm.wgsl';
 import type { Constants, Engine, Kernel } from '../engine.js';
 import { workgroups1d } from '../engine.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 
-export type NormKind = 'batch' | 'group' | 'layer';
+export type NormKind = 'batch' | 'group' | 'layer' | 'instance';
 
 export interface BatchNormState {
   runningMean: Tensor;
@@ -22,6 +22,17 @@ export interface BatchNormOptions {
   eps?: number;
   /** Fuse the ReLU that follows: y = max(norm(x), 0), forward and backward in the same passes. */
   relu?: boolean;
+  /**
+   * Ghost batch norm (Hoffer et al. 2017): in training, statistics over consecutive sub-batches of
+   * this many images (it must divide N), and the running statistics updated once per sub-batch in
+   * order, as BatchNorm2d would update them fed the sub-batches one after another. Default: N.
+   */
+  ghostBatch?: number;
+  /**
+   * Evaluation only: 'running' (PyTorch's eval mode, the default) or 'batch', each batch normalised
+   * with its own statistics and the running ones left alone (`normlab eval --bn-stats batch`).
+   */
+  evalStatistics?: 'running' | 'batch';
 }
 
 export interface NormOptions {
@@ -99,6 +110,8 @@ export interface NormPlan {
   constants: Constants;
   /** Constants that select the planes of each set (batch: a channel across the batch; group: CG planes). */
   setGather: Constants;
+  /** Batch norm in training: sub-batches with their own statistics (1 unless ghost batch norm). */
+  ghosts: number;
 }
 
 function nextPow2(v: number): number {
@@ -110,20 +123,27 @@ function nextPow2(v: number): number {
 export function planNorm(
   kind: NormKind,
   shape: readonly number[],
-  opts: { groups?: number; eps?: number; relu?: boolean; naive?: boolean } = {},
+  opts: { groups?: number; eps?: number; relu?: boolean; naive?: boolean; ghostBatch?: number } = {},
 ): NormPlan {
   const op = `${kind}Norm`;
   if (shape.length !== 4) throw new Error(`${op}: expected an N x C x H x W input, got shape [${shape}]`);
   const [n, c, h, w] = shape as [number, number, number, number];
-  const groups = kind === 'group' ? (opts.groups ?? 4) : 1;
+  // Instance norm is group norm with one channel per group (PyTorch: InstanceNorm2d(C) = GroupNorm(C, C)).
+  const groups = kind === 'group' ? (opts.groups ?? 4) : kind === 'instance' ? c : 1;
   if (kind === 'group' && (!Number.isInteger(groups) || groups < 1 || c % groups !== 0)) {
     throw new Error(`groupNorm: ${c} channels cannot be split into ${groups} equal groups (C must be divisible by G)`);
   }
+  const ghost = kind === 'batch' ? (opts.ghostBatch ?? n) : n;
+  if (!Number.isInteger(ghost) || ghost < 1 || n % ghost !== 0) {
+    throw new Error(`batchNorm: a ghost batch of ${ghost} images does not divide the batch of ${n}`);
+  }
+  const ghosts = n / ghost;
   const hw = h * w;
   const planes = n * c;
   const cg = kind === 'batch' ? 1 : c / groups;
-  const sets = kind === 'batch' ? c : n * groups;
-  const setPlanes = kind === 'batch' ? n : cg;
+  // Batch norm's set g*C + c is channel c of sub-batch g (g = 0 without ghost batches).
+  const sets = kind === 'batch' ? c * ghosts : n * groups;
+  const setPlanes = kind === 'batch' ? ghost : cg;
   const setSize = setPlanes * hw;
   if (setSize > MAX_SET_SIZE) throw new Error(`${op}: ${setSize} elements per statistic exceeds the supported ${MAX_SET_SIZE}`);
   const vec4 = hw % 4 === 0 && !opts.naive;
@@ -146,11 +166,16 @@ export function planNorm(
     vec4,
     per4,
     tpp,
-    constants: { HW: hw, C: c, PLANES: planes, CG: cg, ACROSS_BATCH: kind === 'batch' ? 1 : 0, RELU: opts.relu ? 1 : 0 },
+    // GHOST_PLANES only when there are ghost batches, so plain batch norm keeps its pipelines.
+    constants: {
+      HW: hw, C: c, PLANES: planes, CG: cg, ACROSS_BATCH: kind === 'batch' ? 1 : 0, RELU: opts.relu ? 1 : 0,
+      ...(ghosts > 1 ? { GHOST_PLANES: ghost * c } : {}),
+    },
     setGather:
       kind === 'batch'
-        ? { SET_BASE: 1, SET_STRIDE: c, SET_PLANES: n, TARGETS: c }
+        ? { SET_BASE: 1, SET_STRIDE: c, SET_PLANES: ghost, TARGETS: sets, ...(ghosts > 1 ? { SET_WRAP: c, SET_JUMP: ghost * c } : {}) }
         : { SET_BASE: cg, SET_STRIDE: 1, SET_PLANES: cg, TARGETS: sets },
+    ghosts,
   };
 }
 
@@ -197,13 +222,16 @@ export function normForwardKernels(plan: NormPlan, x: Tensor, gamma: Tensor, bet
       workgroups: workgroups1d(plan.planes * plan.tpp, WG),
       op: `${op} plane moments`,
     });
-    const train = plan.kind === 'batch';
+    // Batch norm without running statistics to update (--bn-stats batch) merges sets like group norm.
     const r = mode.running;
+    const train = plan.kind === 'batch' && r !== undefined;
     const wgSet = setWorkgroup(plan.setGather.SET_PLANES!);
+    // Training: one workgroup per channel walks its sub-batches in order (running statistics).
+    const ghostConstants: Constants = plan.ghosts > 1 ? { GHOSTS: plan.ghosts } : {};
     e.dispatch(train ? K.setMomentsTrain : K.setMoments, {
-      constants: { ...base, ...plan.setGather, WG: wgSet, ...(train ? { MOMENTUM: mode.momentum ?? 0.1 } : {}) },
-      bindings: bind(train ? { plane, stats, runningMean: r!.runningMean, runningVar: r!.runningVar } : { plane, stats }),
-      workgroups: workgroups1d(plan.sets * wgSet, wgSet),
+      constants: { ...base, ...plan.setGather, WG: wgSet, ...(train ? { MOMENTUM: mode.momentum ?? 0.1, ...ghostConstants } : {}) },
+      bindings: bind(train ? { plane, stats, runningMean: r.runningMean, runningVar: r.runningVar } : { plane, stats }),
+      workgroups: workgroups1d((train ? plan.shape[1] : plan.sets) * wgSet, wgSet),
       op: `${op} set moments`,
     });
     plane.dispose();
@@ -306,7 +334,8 @@ function normalize(
 ): Tensor {
   const fixedStats = plan.kind === 'batch' && !mode.training;
   const { y, stats } = normForwardKernels(plan, x, gamma, beta, mode);
-  const opName = `${plan.kind}Norm${plan.relu ? '+relu' : ''}${plan.kind === 'batch' ? (mode.training ? ' (train)' : ' (eval)') : ''}`;
+  const phase = !mode.training ? ' (eval)' : mode.running ? ' (train)' : ' (batch statistics)';
+  const opName = `${plan.kind}Norm${plan.relu ? '+relu' : ''}${plan.kind === 'batch' ? phase : ''}`;
   record(y, opName, [x, gamma, beta], (dyT) => {
     const r = normBackwardKernels(plan, x, gamma, beta, stats, dyT, { needDx: x.requiresGrad, fixedStats });
     r.meanG?.dispose();
@@ -321,18 +350,26 @@ function normalize(
 /**
  * PyTorch's BatchNorm2d: statistics per channel over (N, H, W). Training normalises with the batch's
  * biased variance and updates state.runningMean and state.runningVar (unbiased) in place on the GPU,
- * in the same step; evaluation normalises with the running statistics.
+ * in the same step; evaluation normalises with the running statistics (or, with evalStatistics
+ * 'batch', with the batch's own). opts.ghostBatch: ghost batch norm, in training only.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, opts: BatchNormOptions): Tensor {
-  const plan = planNorm('batch', x.shape, { ...opts, naive: x.engine.debug.naive });
+  const ownStats = !opts.training && opts.evalStatistics === 'batch';
+  const plan = planNorm('batch', x.shape, {
+    eps: opts.eps,
+    relu: opts.relu,
+    ghostBatch: opts.training ? opts.ghostBatch : undefined,
+    naive: x.engine.debug.naive,
+  });
   checkAffine('batchNorm', x, gamma, beta);
   const c = plan.shape[1];
   if (state.runningMean.size !== c || state.runningVar.size !== c) {
     throw new Error(`batchNorm: running statistics must have ${c} values`);
   }
-  if (opts.training && plan.setSize < 2) {
-    throw new Error(`batchNorm: training needs more than one value per channel (input [${x.shape}])`);
+  if ((opts.training || ownStats) && plan.setSize < 2) {
+    throw new Error(`batchNorm: batch statistics need more than one value per channel (input [${x.shape}]${plan.ghosts > 1 ? `, ghost batches of ${x.shape[0]! / plan.ghosts}` : ''})`);
   }
+  if (ownStats) return normalize(plan, x, gamma, beta, { training: true });
   return normalize(plan, x, gamma, beta, { training: opts.training, momentum: opts.momentum ?? 0.1, running: state });
 }
 
@@ -347,6 +384,14 @@ export function groupNorm(x: Tensor, gamma: Tensor, beta: Tensor, groups: number
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, opts: NormOptions = {}): Tensor {
   const plan = planNorm('layer', x.shape, { ...opts, naive: x.engine.debug.naive });
   checkAffine('layerNorm', x, gamma, beta);
+  return normalize(plan, x, gamma, beta, {});
+}
+
+/** PyTorch's InstanceNorm2d(C, affine=True), i.e. GroupNorm(C, C): statistics per sample and channel over (H, W). */
+export function instanceNorm(x: Tensor, gamma: Tensor, beta: Tensor, opts: NormOptions = {}): Tensor {
+  const plan = planNorm('instance', x.shape, { ...opts, naive: x.engine.debug.naive });
+  checkAffine('instanceNorm', x, gamma, beta);
+  if (plan.setSize < 2) throw new Error(`instanceNorm: needs more than one value per plane (input [${x.shape}])`);
   return normalize(plan, x, gamma, beta, {});
 }
 
