@@ -36,30 +36,39 @@ def make_norm(kind, channels, groups):
         return nn.GroupNorm(groups, channels, eps=1e-5)
     if kind == "layer":
         return nn.GroupNorm(1, channels, eps=1e-5)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, eps=1e-5, affine=True)
+    if kind == "none":
+        return nn.Identity()
     raise ValueError(kind)
 
 
 class Block(nn.Module):
-    def __init__(self, cin, cout, k, norm, groups):
+    def __init__(self, cin, cout, k, norm, groups, ghost=0):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride=1, padding=k // 2, bias=False)
         self.norm = make_norm(norm, cout, groups)
+        self.ghost = ghost
 
     def forward(self, x):
-        return F.relu(self.norm(self.conv(x)))
+        x = self.conv(x)
+        if self.ghost and self.training:
+            # Ghost batch norm: the sub-batches of `ghost` images through the same BatchNorm2d, in order.
+            return F.relu(torch.cat([self.norm(x[i : i + self.ghost]) for i in range(0, x.shape[0], self.ghost)]))
+        return F.relu(self.norm(x))
 
 
 class SeedNet(nn.Module):
-    def __init__(self, in_channels=3, norm="batch", groups=4, classes=10):
+    def __init__(self, in_channels=3, norm="batch", groups=4, classes=10, ghost=0):
         super().__init__()
-        self.b1 = Block(in_channels, 16, 3, norm, groups)
-        self.b2 = Block(16, 16, 3, norm, groups)
-        self.b3 = Block(16, 16, 1, norm, groups)
-        self.b4 = Block(16, 32, 3, norm, groups)
-        self.b5 = Block(32, 32, 3, norm, groups)
-        self.b6 = Block(32, 32, 1, norm, groups)
-        self.b7 = Block(32, 32, 3, norm, groups)
-        self.b8 = Block(32, 32, 3, norm, groups)
+        self.b1 = Block(in_channels, 16, 3, norm, groups, ghost)
+        self.b2 = Block(16, 16, 3, norm, groups, ghost)
+        self.b3 = Block(16, 16, 1, norm, groups, ghost)
+        self.b4 = Block(16, 32, 3, norm, groups, ghost)
+        self.b5 = Block(32, 32, 3, norm, groups, ghost)
+        self.b6 = Block(32, 32, 1, norm, groups, ghost)
+        self.b7 = Block(32, 32, 3, norm, groups, ghost)
+        self.b8 = Block(32, 32, 3, norm, groups, ghost)
         self.c9 = nn.Conv2d(32, classes, 3, padding=1, bias=False)
         self.c10 = nn.Conv2d(classes, classes, 1, bias=False)
 

@@ -134,7 +134,15 @@ function parseMeta(path: string, m: Record<string, string>): CheckpointMeta {
  */
 function checkpointFromFile(path: string, file: ReturnType<typeof decodeSafetensors>, other: (name: string) => boolean = () => false): LoadedCheckpoint {
   const meta = parseMeta(path, file.metadata);
-  const config: SeedNetConfig = { inChannels: meta.inChannels, norm: meta.norm, groups: meta.groups, classes: meta.classes };
+  const ghost = Number(meta.recipe?.ghostBatch);
+  const config: SeedNetConfig = {
+    inChannels: meta.inChannels,
+    norm: meta.norm,
+    groups: meta.groups,
+    classes: meta.classes,
+    // Ghost batches change nothing in evaluation; kept so precise statistics see the training's sets.
+    ...(meta.norm === 'batch' && Number.isInteger(ghost) && ghost > 0 ? { ghostBatch: ghost } : {}),
+  };
   const expected = paramSpecs(config);
   const names = new Set(expected.map((s) => s.name));
   for (const s of expected) {

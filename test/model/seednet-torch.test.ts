@@ -15,6 +15,7 @@ interface Sample {
 }
 interface Case {
   norm: NormKind;
+  ghostBatch: number;
   labels: number[];
   losses: number[];
   evalLogSoftmax: number[];
@@ -57,9 +58,10 @@ afterAll(() => engine?.destroy());
 
 describe('SeedNet training steps match PyTorch', () => {
   for (const c of fixture.cases) {
-    it(`${c.norm} norm: losses, weights, running statistics and eval outputs`, async () => {
+    it(`${c.norm} norm${c.ghostBatch ? ` (ghost batches of ${c.ghostBatch})` : ''}: losses, weights, running statistics and eval outputs`, async () => {
       const init = fixtureInit(c.norm);
-      const model = new SeedNet(engine, { inChannels: 1, norm: c.norm, groups: 4, classes: 10 }, (s) => init.get(s.name)!);
+      const cfg = { inChannels: 1, norm: c.norm, groups: 4, classes: 10, ...(c.ghostBatch ? { ghostBatch: c.ghostBatch } : {}) };
+      const model = new SeedNet(engine, cfg, (s) => init.get(s.name)!);
       const x = engine.keep(engine.tensor(fixtureTensor(11, fixture.shape, 1.5), fixture.shape));
       const labels = Array.from({ length: fixture.shape[0] }, (_, i) => hash32(100 + i) % 10);
       expect(labels).toEqual(c.labels);

@@ -5,6 +5,7 @@ import {
   batchNorm,
   groupNorm,
   layerNorm,
+  instanceNorm,
   initBatchNormState,
   planNorm,
   normForwardKernels,
@@ -381,6 +382,8 @@ interface FixtureCase {
   offsets: number[];
   gamma: number[];
   beta: number[];
+  /** Ghost batch norm: BatchNorm2d fed the sub-batches of this many images in order. */
+  ghostBatch?: number;
   steps: FixtureStep[];
   eval?: FixtureStep;
 }
@@ -412,10 +415,12 @@ describe(`PyTorch ${fixtures.torch} fixtures`, () => {
           const opts = { eps: fc.eps, relu: fc.relu };
           const out =
             fc.kind === 'batch'
-              ? batchNorm(x, gamma, beta, state!, { ...opts, training, momentum: fc.momentum })
+              ? batchNorm(x, gamma, beta, state!, { ...opts, training, momentum: fc.momentum, ghostBatch: training ? fc.ghostBatch : undefined })
               : fc.kind === 'group'
                 ? groupNorm(x, gamma, beta, fc.groups!, opts)
-                : layerNorm(x, gamma, beta, opts);
+                : fc.kind === 'instance'
+                  ? instanceNorm(x, gamma, beta, opts)
+                  : layerNorm(x, gamma, beta, opts);
           out.backward(engine.tensor(dys, fc.shape));
           return Promise.all([out.read(), x.grad!.read()]);
         });

@@ -1,7 +1,7 @@
-// Gradient-check rows for the three norms (batch norm in training mode), each with respect to x,
-// gamma and beta, against the float64 reference of src/reference/norm.ts.
+// Gradient-check rows for the norms (batch norm in training mode, plain and with ghost batches),
+// each with respect to x, gamma and beta, against the float64 reference of src/reference/norm.ts.
 import type { GradCase, Rng } from '../types.js';
-import { batchNorm, groupNorm, layerNorm } from '../../engine/ops/norm.js';
+import { batchNorm, groupNorm, instanceNorm, layerNorm } from '../../engine/ops/norm.js';
 import { normBackwardRef, normForwardRef, type NormRefSpec } from '../../reference/norm.js';
 
 // Tolerances, shared by the rows. The output is O(1) (normalised, gamma near 1), so each float32
@@ -38,6 +38,9 @@ function refRows(spec: NormRefSpec): GradCase['reference'] {
 const BN_SHAPE = [3, 4, 3, 2];
 const GN_SHAPE = [2, 8, 3, 3];
 const LN_SHAPE = [2, 3, 2, 3];
+const IN_SHAPE = [2, 3, 3, 3];
+const GHOST_SHAPE = [4, 3, 3, 2];
+const GHOST = 2;
 
 export const normCases: GradCase[] = [
   {
@@ -87,5 +90,38 @@ export const normCases: GradCase[] = [
     atol: ATOL,
     rtol: RTOL,
     why: `${WHY} One set per sample: 3 channels x 2x3 = 18 elements.`,
+  },
+  {
+    op: 'instancenorm',
+    inputs: [
+      { name: 'x', shape: IN_SHAPE, init: xInit },
+      { name: 'gamma', shape: [3], init: gammaInit },
+      { name: 'beta', shape: [3], init: betaInit },
+    ],
+    wrt: ['x', 'gamma', 'beta'],
+    forward: (_e, [x, gamma, beta]) => instanceNorm(x!, gamma!, beta!),
+    reference: refRows({ kind: 'instance', shape: IN_SHAPE }),
+    eps: EPS,
+    atol: ATOL,
+    rtol: RTOL,
+    why: `${WHY} One set per (sample, channel): 3x3 = 9 elements, the smallest sets of any row.`,
+  },
+  {
+    op: `batchnorm (train, ghost ${GHOST})`,
+    inputs: [
+      { name: 'x', shape: GHOST_SHAPE, init: xInit },
+      { name: 'gamma', shape: [3], init: gammaInit },
+      { name: 'beta', shape: [3], init: betaInit },
+      { name: 'running_mean', shape: [3], init: (_r, n) => new Array<number>(n).fill(0), differentiable: false },
+      { name: 'running_var', shape: [3], init: (_r, n) => new Array<number>(n).fill(1), differentiable: false },
+    ],
+    wrt: ['x', 'gamma', 'beta'],
+    forward: (_e, [x, gamma, beta, runningMean, runningVar]) =>
+      batchNorm(x!, gamma!, beta!, { runningMean: runningMean!, runningVar: runningVar! }, { training: true, ghostBatch: GHOST }),
+    reference: refRows({ kind: 'batch', shape: GHOST_SHAPE, training: true, ghostBatch: GHOST }),
+    eps: EPS,
+    atol: ATOL,
+    rtol: RTOL,
+    why: `${WHY} Two sub-batches of ${GHOST} images: sets of 2 x 3x2 = 12 elements per (sub-batch, channel); an image's gradient must not reach the other sub-batch.`,
   },
 ];
