@@ -44,7 +44,8 @@ export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, sub
     width: ds.width,
     epoch,
     stepInEpoch,
-    recipe: { ...cfg, subset: subset ?? null },
+    // Keys sorted: a run resumed from a saved recipe writes the same bytes as one never stopped.
+    recipe: Object.fromEntries(Object.entries({ ...cfg, subset: subset ?? null }).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
 }
 

@@ -41,6 +41,9 @@ describe('bad flags', () => {
     ['unknown flag', ['train', '--learning-rate', '0.1'], /unknown flag '--learning-rate'/],
     ['missing value', ['train', '--lr'], /--lr needs a value/],
     ['a flag given twice', ['train', '--lr', '0.1', '--lr', '0.2'], /--lr given twice/],
+    ['a sweep size beyond the training set', ['sweep', 'batch-size', '--sizes', '2,4096', '--subset', '2000'], /--sizes: a batch of 4096 is larger than the 2000 training images/],
+    // 60,000 images of b1's 16 x 28 x 28 activations are 3 GB, beyond any adapter's binding limit.
+    ['a sweep size beyond the adapter', ['sweep', 'batch-size', '--sizes', '60000', '--subset', '60000'], /--sizes:.*60000/],
   ];
   for (const [what, args, line] of cases) {
     it(`${what}: one line naming the flag, the usage, exit 2`, () => failsWith(normlab(...args), 2, line));
@@ -187,6 +190,14 @@ describe('bad checkpoints', () => {
       failsWith(evalOf(p), 1, new RegExp(`^normlab eval: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (.*: )?${line.source}`));
     });
   }
+
+  it('--bn-stats on a checkpoint without batch norm: one line naming the file, exit 1; on batch norm it runs', () => {
+    const p = write('group-norm', encodeSafetensors(tensorsFor('group'), meta('group')));
+    failsWith(normlab('eval', '--checkpoint', p, '--data', cifar, '--bn-stats', 'precise'), 1, /group-norm\.safetensors: has no batch norm \(its norm is group\)/);
+    const r = normlab('eval', '--checkpoint', write('bn-stats', good()), '--data', cifar, '--bn-stats', 'batch');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/each test batch's own statistics \(batches of 128\)/);
+  });
 
   it('a checkpoint for another input size than the data', () => {
     const p = write('mnist-sized', encodeSafetensors(tensorsFor('batch', 1), meta('batch', 1)));

@@ -205,6 +205,40 @@ describe('training SeedNet', () => {
     }
   });
 
+  for (const norm of ['none', 'instance'] as const) {
+    it(`${norm} norm: trains (weights move, metrics finite), saves a checkpoint of its own tensors that reloads to the same predictions`, async () => {
+      const small = subsetTrain(ds, 128);
+      const t = new Trainer(engine, small, { ...cfg, epochs: 1, norm });
+      try {
+        const before = await weights(t);
+        const [m] = await t.run();
+        for (const v of [m!.trainLoss, m!.testLoss]) expect(Number.isFinite(v)).toBe(true);
+        const after = await weights(t);
+        expect(after.some((w, i) => w.some((v, j) => v !== before[i]![j]))).toBe(true);
+        const names = [...t.model.tensors.keys()];
+        // none: conv -> relu, no norm tensors; instance: InstanceNorm2d(C, affine=True), weight and bias only.
+        expect(names.filter((n) => n.includes('.norm.'))).toEqual(norm === 'none' ? [] : names.filter((n) => /\.norm\.(weight|bias)$/.test(n)));
+        if (norm === 'instance') expect(names).toContain('b8.norm.bias');
+        const predicted = await t.evaluate({ predictions: true });
+        const path = join(dir, `${norm}.safetensors`);
+        await saveCheckpoint(path, t.model, checkpointMeta(small, t.cfg, 1, 128));
+        const ckpt = readCheckpoint(path);
+        expect(ckpt.meta.norm).toBe(norm);
+        expect([...ckpt.tensors.keys()].sort()).toEqual([...names].sort());
+        const model = modelFromCheckpoint(engine, ckpt);
+        const split = new GpuSplit(engine, ds, ds.test, 250);
+        const batches = new BatchBuffers(engine, ds);
+        const again = await evaluate(model, split, batches, 250, { predictions: true });
+        expect(Array.from(again.predictions!)).toEqual(Array.from(predicted.predictions!));
+        batches.dispose();
+        split.destroy();
+        model.dispose();
+      } finally {
+        t.dispose();
+      }
+    });
+  }
+
   it('saves a checkpoint that reloads to the same predictions', async () => {
     const t = new Trainer(engine, subsetTrain(ds, 128), { ...cfg, epochs: 1, norm: 'batch' });
     try {
