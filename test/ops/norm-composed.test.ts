@@ -4,7 +4,7 @@ import { batchNorm, groupNorm, layerNorm, initBatchNormState, type BatchNormStat
 import { relu } from '../../src/engine/ops/elementwise.js';
 import * as P from '../../src/engine/ops/primitives.js';
 import { batchNormComposed, groupNormComposed, layerNormComposed } from '../../src/model/norms-composed.js';
-import { hashRng } from '../../src/reference/norm.js';
+import { maxAbsDiff, randn, sizeOf } from '../helpers/arrays.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -12,17 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.destroy());
 
-const randn = (seed: number, n: number, scale = 1, shift = 0): Float32Array => {
-  const rng = hashRng(seed);
-  return Float32Array.from({ length: n }, () => shift + scale * rng.normal());
-};
-const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 describe('primitives', () => {
   it('broadcast sub and mul reduce their gradients over the repeated axes', async () => {

@@ -4,7 +4,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Engine, type Tensor } from '../../src/engine/index.js';
 import { batchNorm, initBatchNormState, instanceNorm, planNorm } from '../../src/engine/ops/norm.js';
-import { hashRng, normBackwardRef, normForwardRef, type NormRefSpec } from '../../src/reference/norm.js';
+import { normBackwardRef, normForwardRef, type NormRefSpec } from '../../src/reference/norm.js';
+import { maxAbsDiff, randn, sizeOf, type NormOutputs } from '../helpers/arrays.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -12,26 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.destroy());
 
-const randn = (seed: number, n: number, scale = 1, shift = 0): Float32Array => {
-  const rng = hashRng(seed);
-  return Float32Array.from({ length: n }, () => shift + scale * rng.normal());
-};
-const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
-
-interface Out {
-  y: Float32Array;
-  dx: Float32Array;
-  dgamma: Float32Array;
-  dbeta: Float32Array;
-  runningMean?: Float32Array;
-  runningVar?: Float32Array;
-}
+type Out = NormOutputs;
 
 type Norm = (x: Tensor, gamma: Tensor, beta: Tensor, state: ReturnType<typeof initBatchNormState>) => Tensor;
 

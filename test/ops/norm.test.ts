@@ -16,6 +16,7 @@ import { relu } from '../../src/engine/ops/elementwise.js';
 import { normCases } from '../../src/check/cases/norm.js';
 import type { GradCase } from '../../src/check/types.js';
 import { fixtureTensor, hashRng, normBackwardRef, normForwardRef, type NormKind, type NormRefSpec } from '../../src/reference/norm.js';
+import { maxAbsDiff, randn, sizeOf, type NormOutputs } from '../helpers/arrays.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -23,27 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.destroy());
 
-const randn = (seed: number, n: number, scale = 1, shift = 0): Float32Array => {
-  const rng = hashRng(seed);
-  return Float32Array.from({ length: n }, () => shift + scale * rng.normal());
-};
-const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-interface Run {
-  y: Float32Array;
-  dx: Float32Array;
-  dgamma: Float32Array;
-  dbeta: Float32Array;
-  runningMean?: Float32Array;
-  runningVar?: Float32Array;
-}
+type Run = NormOutputs;
 
 /** One forward + backward of a fused norm on the GPU, everything read back. */
 async function runNorm(
