@@ -6,6 +6,7 @@ import { GpuError, NonFiniteError } from './errors.js';
 import { BufferPool, STORAGE_USAGE } from './pool.js';
 import { Tensor, type DType } from './tensor.js';
 import { debugFlags, type DebugFlags } from './debug.js';
+import { PipelineCache } from './pipeline-cache.js';
 
 /** One compute entry point of a WGSL file. Shapes reach it as `override` constants. */
 export interface Kernel {
@@ -39,7 +40,7 @@ export function workgroups1d(invocations: number, workgroupSize: number): [numbe
   return [Math.ceil(groups / y), y];
 }
 
-interface PendingScope {
+export interface PendingScope {
   op: string;
   promise: Promise<(GPUError | null)[]>;
 }
@@ -51,13 +52,8 @@ export interface ProfileEntry {
 
 export class Engine {
   readonly pool: BufferPool;
+  private readonly cache: PipelineCache;
   readonly debug: DebugFlags;
-  private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
-  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private opsInEncoder: string[] = [];
@@ -84,7 +80,8 @@ export class Engine {
   ) {
     this.debug = { ...debugFlags(), ...debug };
     this.pool = new BufferPool(device);
-    this.pool.onDestroy = (b) => this.forgetBuffer(b);
+    this.cache = new PipelineCache(device, this.debug, this.counters, (s) => this.scopes.push(s));
+    this.pool.onDestroy = (b) => this.cache.forgetBuffer(b);
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       const last = this.opsInEncoder.at(-1) ?? 'unknown op';
       this.uncaptured.push(new GpuError(errorKind(ev.error), `a command buffer ending with ${last}`, ev.error.message));
@@ -175,70 +172,7 @@ export class Engine {
 
   /** Compiles (or finds) the pipeline for a kernel with its constants. Cached by (kernel, constants). */
   pipeline(kernel: Kernel, constants: Constants = {}): GPUComputePipeline {
-    const key = pipelineKey(kernel, constants);
-    let p = this.pipelines.get(key);
-    if (p) return p;
-    let module = this.modules.get(kernel.code);
-    if (this.debug.wgsl) console.error(`--- WGSL ${kernel.name} ${JSON.stringify(constants)}\n${kernel.code}`);
-    this.device.pushErrorScope('validation');
-    if (!module) {
-      module = this.device.createShaderModule({ code: kernel.code, label: kernel.name });
-      this.modules.set(kernel.code, module);
-    }
-    p = this.device.createComputePipeline({
-      label: key,
-      layout: 'auto',
-      compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants },
-    });
-    const compiled = module;
-    this.scopes.push({
-      op: `compiling ${key}`,
-      promise: this.device.popErrorScope().then(async (e) => {
-        if (!e) return [null];
-        const info = await compiled.getCompilationInfo();
-        const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-        return [{ message: `${e.message}${msgs ? ` (${msgs})` : ''}` } as GPUError];
-      }),
-    });
-    this.pipelines.set(key, p);
-    this.counters.pipelinesCompiled += 1;
-    return p;
-  }
-
-  private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
-    return id;
-  }
-
-  private forgetBuffer(b: GPUBuffer): void {
-    const id = this.bufferIds.get(b);
-    if (id === undefined) return;
-    for (const key of this.bindGroupKeysByBuffer.get(id) ?? []) this.bindGroups.delete(key);
-    this.bindGroupKeysByBuffer.delete(id);
-  }
-
-  /** Bind groups are cached by (pipeline, buffers): a loop reusing pooled buffers reuses them too. */
-  private bindGroup(pipeline: GPUComputePipeline, pKey: string, bindings: (Binding | null)[]): GPUBindGroup {
-    const buffers = bindings.map((b) => (b === null ? null : b instanceof Tensor ? b.buffer : b));
-    const ids = buffers.map((b) => (b === null ? 0 : this.bufferId(b)));
-    const key = `${pKey}#${ids.join(',')}`;
-    let group = this.bindGroups.get(key);
-    if (group) return group;
-    const entries: GPUBindGroupEntry[] = [];
-    buffers.forEach((buffer, binding) => {
-      if (buffer) entries.push({ binding, resource: { buffer } });
-    });
-    group = this.device.createBindGroup({ label: pKey, layout: pipeline.getBindGroupLayout(0), entries });
-    this.bindGroups.set(key, group);
-    for (const id of new Set(ids)) {
-      if (id === 0) continue;
-      const list = this.bindGroupKeysByBuffer.get(id) ?? [];
-      list.push(key);
-      this.bindGroupKeysByBuffer.set(id, list);
-    }
-    this.counters.bindGroupsCreated += 1;
-    return group;
+    return this.cache.pipeline(kernel, constants);
   }
 
   /** Records one compute dispatch into the current step's encoder. */
@@ -252,8 +186,8 @@ export class Engine {
       if (d > MAX_WORKGROUPS_PER_DIM) throw new Error(`${op}: ${d} workgroups in one dimension (limit ${MAX_WORKGROUPS_PER_DIM})`);
     }
     if (this.debug.errors) this.device.pushErrorScope('validation');
-    const pipeline = this.pipeline(kernel, constants);
-    const group = this.bindGroup(pipeline, pipelineKey(kernel, constants), args.bindings);
+    const { pipeline, id } = this.cache.dispatchPipeline(kernel, constants);
+    const group = this.cache.bindGroup(pipeline, id, op, args.bindings);
     const encoder = this.getEncoder();
     let pass: GPUComputePassEncoder;
     if (this.profiler) {
@@ -426,14 +360,6 @@ export class Engine {
     this.pool.trim();
     this.device.destroy();
   }
-}
-
-function pipelineKey(kernel: Kernel, constants: Constants): string {
-  const c = Object.keys(constants)
-    .sort()
-    .map((k) => `${k}=${constants[k]}`)
-    .join(',');
-  return `${kernel.name}${kernel.entryPoint ? `.${kernel.entryPoint}` : ''}(${c})`;
 }
 
 function errorKind(e: GPUError): GpuError['kind'] {
