@@ -38,7 +38,11 @@ export function sweepSize(size: number, lr: number, result: ComparisonResult, bn
 }
 
 const pct = (v: number, d = 2) => `${(100 * v).toFixed(d)}`;
-const errCi = (ci: Interval | null) => (ci ? `[${pct(1 - ci[1])}, ${pct(1 - ci[0])}]` : '-');
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+/** An accuracy interval as an error interval, within [0, 100]% (a t interval over 2 seeds can pass either end). */
+const errCi = (ci: Interval | null) => (ci ? `[${pct(clamp01(1 - ci[1]))}, ${pct(clamp01(1 - ci[0]))}]` : '-');
+/** Group norm's G, for the titles ("group norm (G=4)"). */
+const groupsOf = (input: SweepReportInput) => input.sizes.flatMap((s) => s.result.runs).find((x) => x.norm === 'group')?.groups;
 
 function summary(s: SweepSize, norm: NormName) {
   return s.stats.norms.find((n) => n.norm === norm && n.n > 0);
@@ -94,7 +98,7 @@ export function sweepReading(input: SweepReportInput): string[] {
       const d = pairedDifference(seeds.map((k) => 1 - a.get(k)!), seeds.map((k) => 1 - b.get(k)!));
       const ci = d.ci95!;
       const verdict = ci[0] > 0 ? 'higher' : ci[1] < 0 ? 'lower' : 'not different beyond the interval';
-      lines.push(`${normTitle(norm)}: test error at batch ${lo.size} minus at batch ${hi.size}: ${points(d.mean)} points ${ciPoints(ci)} over ${seeds.length} seeds, ${verdict}${verdict === 'higher' || verdict === 'lower' ? ' at the small batch' : ''}.`);
+      lines.push(`${normTitle(norm, groupsOf(input))}: test error at batch ${lo.size} minus at batch ${hi.size}: ${points(d.mean)} points ${ciPoints(ci)} over ${seeds.length} seeds, ${verdict}${verdict === 'higher' || verdict === 'lower' ? ' at the small batch' : ''}.`);
     }
   }
   return lines;
@@ -130,10 +134,10 @@ export function sweepPng(input: SweepReportInput): Buffer {
   const series: Series[] = input.norms.map((norm, i) => {
     const pts = sizes.map((s) => [Math.log2(s.size), summary(s, norm)] as const).filter(([, m]) => m);
     return {
-      name: normTitle(norm, input.sizes[0]?.result.runs.find((x) => x.norm === 'group')?.groups),
+      name: normTitle(norm, groupsOf(input)),
       color: NORM_COLORS[norm],
       points: pts.map(([x, m]) => [x, 100 * (1 - m!.mean)] as const),
-      errorBars: pts.filter(([, m]) => m!.ci95).map(([x, m]) => [x, 100 * (1 - m!.ci95![1]), 100 * (1 - m!.ci95![0])] as const),
+      errorBars: pts.filter(([, m]) => m!.ci95).map(([x, m]) => [x, 100 * clamp01(1 - m!.ci95![1]), 100 * clamp01(1 - m!.ci95![0])] as const),
       dodgePx: (i - (input.norms.length - 1) / 2) * 5,
     };
   });
@@ -162,7 +166,7 @@ export function sweepCsv(input: SweepReportInput): string {
 }
 
 function errorTable(input: SweepReportInput): string {
-  return mdTable(['batch', 'lr', ...input.norms.map((n) => `${normTitle(n)}: test error % [95% CI] (seeds)`)], tableRows(input));
+  return mdTable(['batch', 'lr', ...input.norms.map((n) => `${normTitle(n, groupsOf(input))}: test error % [95% CI] (seeds)`)], tableRows(input));
 }
 
 /** The table and the reading, for the terminal. */
