@@ -119,6 +119,7 @@ export function mergeComparisons(loaded: readonly LoadedComparison[], ds: Datase
         epochs: r.epochs,
         predictions: parsePredictionsCsv(join(c.dir, r.predictions), ds.test.labels),
         checkpoint: r.checkpoint,
+        ...(r.bnStats ? { bnStats: r.bnStats } : {}),
       });
     }
   }

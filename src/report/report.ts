@@ -147,6 +147,30 @@ function claimBlocks(claims: ClaimCheck[], stats: ComparisonStats, name: Namer, 
   return b;
 }
 
+/** Batch norm's test accuracy under its three statistics, per seed: the train/test discrepancy made visible. */
+function bnStatsBlocks(result: ComparisonResult): Block[] {
+  const audited = result.runs.filter((r) => r.bnStats);
+  if (!audited.length) return [];
+  const p = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const a = audited[0]!.bnStats!;
+  return [
+    { kind: 'h2', text: "Batch norm's statistics" },
+    {
+      kind: 'table',
+      header: ['seed', 'running (eval mode)', 'precise', 'test batch', 'precise - running (points)'],
+      align: ['r', 'r', 'r', 'r', 'r'],
+      rows: audited.map((r) => [String(r.seed), p(r.bnStats!.running), p(r.bnStats!.precise), p(r.bnStats!.batch), (100 * (r.bnStats!.precise - r.bnStats!.running)).toFixed(2)]),
+    },
+    {
+      kind: 'p',
+      text:
+        "Test accuracy of each batch-norm run's final model with the running averages (PyTorch's eval mode, what every other number here uses), " +
+        `with precise statistics recomputed over ${a.preciseImages.toLocaleString('en-US')} training images with the weights frozen (Wu & Johnson 2021), ` +
+        `and with each test batch of ${a.batchSize} images normalised by its own statistics. \`normlab eval --bn-stats\` gives each for a checkpoint.`,
+    },
+  ];
+}
+
 function buildBlocks(result: ComparisonResult, stats: ComparisonStats, claims: ClaimCheck[], files: { overlay: string; intervals: string; per: NormFiles[] }, count: number): Block[] {
   const ds = result.dataset;
   const name = namer(groupsOf(result));
@@ -181,6 +205,7 @@ function buildBlocks(result: ComparisonResult, stats: ComparisonStats, claims: C
   b.push({ kind: 'p', text: 'b01: test images a got right and b got wrong; b10: the reverse. p: two-sided exact binomial test of b01 against b01 + b10.' });
   b.push({ kind: 'h3', text: 'Every run' });
   b.push({ kind: 'table', header: RUN_HEADER, rows: runRows(result, stats, name) });
+  b.push(...bnStatsBlocks(result));
   b.push({ kind: 'h2', text: 'Overfitting' });
   b.push({ kind: 'ul', items: reading.gaps });
   b.push(...claimBlocks(claims, stats, name, ds.name));

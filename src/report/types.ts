@@ -2,6 +2,7 @@
 // its tables, statistics, plots and its reading of the results from these numbers alone.
 import type { AdapterSummary } from '../engine/device.js';
 import type { NormKind } from '../model/norms.js';
+import type { BnStatsAudit } from '../train/bn-stats.js';
 
 export type NormName = NormKind;
 
@@ -34,6 +35,8 @@ export interface NormRun {
   predictions: Uint8Array;
   /** Checkpoint path relative to the report directory. */
   checkpoint: string;
+  /** Batch norm only: test accuracy under running, precise and per-batch statistics (src/train/bn-stats.ts). */
+  bnStats?: BnStatsAudit;
 }
 
 export interface ReportDataset {

@@ -144,4 +144,20 @@ describe('writeReport edge cases', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("shows batch norm's test accuracy under its three statistics when the runs carry the audit, and nothing without it", () => {
+    const r = syntheticResult('fashion', 1, {}, {}, { seeds: [0, 1] });
+    const plain = write(r);
+    r.runs = r.runs.map((x) => (x.norm === 'batch' ? { ...x, bnStats: { running: 0.8, precise: 0.8125 + x.seed / 100, batch: 0.7, preciseImages: 2000, batchSize: 2 } } : x));
+    const audited = write(r);
+    try {
+      expect(readFileSync(join(plain.dir, 'out', 'report.md'), 'utf8')).not.toContain("Batch norm's statistics");
+      const md = readFileSync(join(audited.dir, 'out', 'report.md'), 'utf8');
+      expect(md).toContain("## Batch norm's statistics");
+      expect(md).toMatch(/\| 1 \| 80\.00% \| 82\.25% \| 70\.00% \| 2\.25 \|/);
+      expect(md).toContain('each test batch of 2 images');
+    } finally {
+      for (const d of [plain.dir, audited.dir]) rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
