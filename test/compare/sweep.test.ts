@@ -79,7 +79,7 @@ describe('normlab sweep batch-size', () => {
     const rows = csv.slice(1).map((l) => l.split(','));
     expect(rows).toHaveLength(8);
     for (const r of rows) {
-      expect(Number(r[1])).toBeCloseTo((0.05 * Number(r[0])) / 128, 12);
+      expect(Number(r[1])).toBeCloseTo((0.1 * Number(r[0])) / 128, 12);
       // Batch norm's rows carry its test accuracy under the three statistics; the others none.
       if (r[2] === 'batch') expect(r.slice(5).every((v) => Number(v) >= 0 && Number(v) <= 1 && v !== '')).toBe(true);
       else expect(r.slice(5)).toEqual(['', '', '']);
@@ -88,7 +88,7 @@ describe('normlab sweep batch-size', () => {
     expect(b4.epochs).toHaveLength(1);
     expect(b4.bnStats.batchSize).toBe(4);
     const report = readFileSync(join(whole, 'report.md'), 'utf8');
-    expect(report).toMatch(/0\.05 x B \/ 128/);
+    expect(report).toMatch(/0\.1 x B \/ 128/);
   });
 
   it('killed (SIGKILL) after its first run, continues with --resume and ends as if never stopped', async () => {

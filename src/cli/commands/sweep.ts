@@ -21,7 +21,7 @@ import { TRAIN_FLAGS, trainConfigFromArgs } from '../train-flags.js';
 import { SEEDS_HELP, parseSeeds } from '../seeds.js';
 
 /** Defaults sized for lavapipe on 2 cores: 70 runs (5 norms, 7 sizes, 2 seeds) in about 90 minutes. */
-export const SWEEP_DEFAULTS = { epochs: 2, subset: 2000, testSubset: 2000, seeds: 2 };
+export const SWEEP_DEFAULTS = { epochs: 2, subset: 2000, testSubset: 2000, seeds: 2, lr: 0.1 };
 
 const NOT_SWEPT = new Set(['batch-size', 'seed', 'ghost-batch', 'lr', 'epochs', 'subset']);
 const RESUME_FLAGS = new Set(['resume', 'data', 'debug', 'shard']);
@@ -47,7 +47,7 @@ export const sweepCommand: Command = {
     { name: 'epochs', type: 'int', min: 1, max: 10000, default: SWEEP_DEFAULTS.epochs, help: 'epochs at every batch size' },
     { name: 'subset', type: 'int', min: 1, metavar: 'N', default: SWEEP_DEFAULTS.subset, help: 'train on the first N training images' },
     { name: 'test-subset', type: 'int', min: 1, metavar: 'N', default: SWEEP_DEFAULTS.testSubset, help: 'evaluate on the first N test images' },
-    { name: 'lr', type: 'float', min: 0, exclusiveMin: true, max: 100, default: 0.05, help: `learning rate at batch ${BASE_BATCH} (the maximum, for onecycle)` },
+    { name: 'lr', type: 'float', min: 0, exclusiveMin: true, max: 100, default: SWEEP_DEFAULTS.lr, help: `learning rate at batch ${BASE_BATCH} (the maximum, for onecycle); higher than train's 0.05 because a sweep trains few epochs` },
     { name: 'lr-scaling', type: 'enum', choices: ['linear', 'none'], default: 'linear', help: `linear: lr x B / ${BASE_BATCH} at batch B (Wu & He 2018); none: the same lr at every size` },
     ...TRAIN_FLAGS.filter((f) => !NOT_SWEPT.has(f.name)),
     { name: 'shard', type: 'string', metavar: 'i/n', help: 'train only the i-th of n disjoint parts of the runs (for array jobs; merge with normlab report)' },
