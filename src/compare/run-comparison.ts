@@ -59,7 +59,9 @@ export async function runTasks(engine: Engine, all: RunTask[], progress: Progres
     const { plan, norm, seed } = task;
     mkdirSync(join(plan.dir, 'checkpoints'), { recursive: true });
     const k = all.indexOf(task) + 1;
-    const tag = `[${k}/${all.length} ${task.label}]`;
+    // The whole job's ETA as of this run's start (from the pace of the runs finished in this process).
+    const eta = doneWeight > 0 ? `, all ~${formatDuration((((performance.now() - started) / 1000) * leftWeight) / doneWeight)} left` : '';
+    const tag = `[${k}/${all.length} ${task.label}${eta}]`;
     // Ghost batches are batch norm's: the other norms of the same recipe train without them.
     const cfg: TrainConfig = { ...plan.config, norm, seed, ghostBatch: norm === 'batch' ? plan.config.ghostBatch : 0 };
     const printer = new ProgressPrinter(process.stderr, 10, `${tag} `);
@@ -95,8 +97,8 @@ export async function runTasks(engine: Engine, all: RunTask[], progress: Progres
       const left = pending.length - i - 1;
       doneWeight += weight(task);
       leftWeight -= weight(task);
-      const eta = left ? `; about ${formatDuration((((performance.now() - started) / 1000) * leftWeight) / doneWeight)} left for the other ${left}` : '';
-      progress.message(`run ${k}/${all.length} (${task.label}) ${diverged ? 'diverged' : 'finished'} after ${formatDuration(seconds)}${eta}`);
+      const etaLeft = left ? `; about ${formatDuration((((performance.now() - started) / 1000) * leftWeight) / doneWeight)} left for the other ${left}` : '';
+      progress.message(`run ${k}/${all.length} (${task.label}) ${diverged ? 'diverged' : 'finished'} after ${formatDuration(seconds)}${etaLeft}`);
     } finally {
       trainer.dispose();
     }
