@@ -110,7 +110,7 @@ describe('normlab CLI', () => {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/preset/);
       expect(r.stderr).toMatch(/What it can resolve: with 2 seeds, a paired difference reads as separated only when it exceeds 8\.98 times/);
-      expect(r.stderr).toMatch(/\[4\/4 group seed 1\] /);
+      expect(r.stderr).toMatch(/\[4\/4 group seed 1, all ~\S+ left\] /);
       // The table ends the run on stdout.
       expect(r.stdout).toMatch(/^\| batch norm \| 2 \| \d+\.\d\d% \| \[/m);
       expect(r.stdout).toMatch(/^\| group norm \(G=4\) \| 2 \|/m);
