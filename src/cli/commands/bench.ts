@@ -148,9 +148,9 @@ const BREAKDOWN_SHOWN = 6;
 
 function printSteps(steps: StepBenchRow[]): void {
   out.line('\ntraining step (gather, forward, loss, backward, SGD)');
-  out.line(`${'norm'.padEnd(8)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'host ms'.padStart(9)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
+  out.line(`${'norm'.padEnd(10)}${'input'.padEnd(10)}${'batch'.padStart(6)}${'median ms'.padStart(11)}${'host ms'.padStart(9)}${'img/s'.padStart(9)}${'dispatches'.padStart(12)}${'GPU MiB'.padStart(9)}`);
   for (const s of steps) {
-    out.line(`${s.norm.padEnd(8)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.hostMs.toFixed(1).padStart(9)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
+    out.line(`${s.norm.padEnd(10)}${s.input.padEnd(10)}${String(s.batch).padStart(6)}${s.medianMs.toFixed(1).padStart(11)}${s.hostMs.toFixed(1).padStart(9)}${s.imagesPerSec.toFixed(0).padStart(9)}${s.dispatches.toFixed(0).padStart(12)}${(s.gpuBytesInUse / 2 ** 20).toFixed(1).padStart(9)}`);
   }
   const clock = steps[0]?.breakdownClock;
   out.line(`\nwhere a step's time goes (${clock === 'gpu timestamps' ? "GPU timestamps per dispatch, summed by op family" : 'wall clock per phase, no timestamp queries on this adapter'}; top ${BREAKDOWN_SHOWN}, ms and share)`);
