@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { commands } from '../../src/cli/commands/index.js';
 import { CIFAR10_CLASSES } from '../../src/train/data/cifar10.js';
-import { normlab, ourErrors, writeCifarDir } from '../helpers/cli.js';
+import { normlab, normlabAsync, ourErrors, writeCifarDir } from '../helpers/cli.js';
 import { NORMLAB_VERSION } from '../../src/version.js';
 
 function pngImage(path: string, w: number, h: number): void {
@@ -104,9 +104,9 @@ describe('normlab CLI', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('compare writes the whole report with CIFAR-10 class names; eval and predict read its checkpoints', () => {
+    it('compare writes the whole report with CIFAR-10 class names; eval and predict read its checkpoints', async () => {
       const report = join(dir, 'report');
-      const r = normlab('compare', '--data', data, '--norms', 'batch,group', '--seeds', '0,1', '--epochs', '2', '--batch-size', '32', '--out', report);
+      const r = await normlabAsync('compare', '--data', data, '--norms', 'batch,group', '--seeds', '0,1', '--epochs', '2', '--batch-size', '32', '--out', report);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/preset/);
       expect(r.stderr).toMatch(/What it can resolve: with 2 seeds, a paired difference reads as separated only when it exceeds 8\.98 times/);
@@ -141,7 +141,7 @@ describe('normlab CLI', () => {
 
       // Another machine's seed 2, merged by normlab report into the report of seeds 0-2.
       const other = join(dir, 'report-seed2');
-      expect(normlab('compare', '--data', data, '--norms', 'batch,group', '--seeds', '2-2', '--epochs', '2', '--batch-size', '32', '--out', other).status).toBe(0);
+      expect((await normlabAsync('compare', '--data', data, '--norms', 'batch,group', '--seeds', '2-2', '--epochs', '2', '--batch-size', '32', '--out', other)).status).toBe(0);
       const merged = join(dir, 'merged');
       const m = normlab('report', report, other, '--out', merged);
       expect(m.status, m.stderr).toBe(0);
@@ -157,13 +157,13 @@ describe('normlab CLI', () => {
       expect(mm.stats.runs.filter((x: { seed: number }) => x.seed === 2).map(own)).toEqual(o.stats.runs.map(own));
       // The same directories again overlap; a directory that holds a comparison is not overwritten.
       expect(ourErrors(normlab('report', report, merged, '--out', join(dir, 'm2')))[0]).toMatch(/^normlab report: .*batch seed 0 is also in /);
-      const again = normlab('compare', '--data', data, '--norms', 'batch', '--seeds', '1', '--epochs', '1', '--out', report);
+      const again = await normlabAsync('compare', '--data', data, '--norms', 'batch', '--seeds', '1', '--epochs', '1', '--out', report);
       expect(again.status).toBe(1);
       expect(ourErrors(again)[0]).toMatch(/already holds a comparison; continue it with --resume/);
 
       // A run lost (as if killed before it finished) is trained again by --resume, to the same result.
       rmSync(join(report, 'results/group-seed1.json'));
-      const resumed = normlab('compare', '--resume', report);
+      const resumed = await normlabAsync('compare', '--resume', report);
       expect(resumed.status, resumed.stderr).toBe(0);
       expect(resumed.stderr).toContain('3 of 4 runs already finished');
       expect(JSON.parse(readFileSync(join(report, 'metrics.json'), 'utf8')).stats).toEqual(metrics.stats);

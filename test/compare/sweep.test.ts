@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lrFor, parseShard, shardRuns, stepsPerEpoch, sweepRuns, BASE_BATCH } from '../../src/compare/sweep.js';
-import { normlab, normlabChild, ourErrors, until, writeCifarDir } from '../helpers/cli.js';
+import { normlab, normlabAsync, normlabChild, ourErrors, until, writeCifarDir } from '../helpers/cli.js';
 
 describe('the sweep plan', () => {
   it('scales the learning rate linearly from the base at batch 128, or keeps it', () => {
@@ -62,11 +62,11 @@ function sameSweep(a: string, b: string): void {
   expect(readFileSync(join(b, 'sweep.csv'), 'utf8')).toBe(readFileSync(join(a, 'sweep.csv'), 'utf8'));
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'normlab-sweep-'));
   data = writeCifarDir(join(root, 'cifar'), 8, 30);
   whole = join(root, 'whole');
-  const r = normlab(...SWEEP, '--data', data, '--out', whole);
+  const r = await normlabAsync(...SWEEP, '--data', data, '--out', whole);
   if (r.status !== 0) throw new Error(`uninterrupted sweep failed: ${r.stderr}`);
 }, 240_000);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -102,21 +102,22 @@ describe('normlab sweep batch-size', () => {
     const clash = normlab('sweep', 'batch-size', '--resume', cut, '--epochs', '3');
     expect(clash.status).toBe(2);
     expect(ourErrors(clash)[0]).toMatch(/--resume continues the saved sweep.*--epochs/);
-    const r = normlab('sweep', 'batch-size', '--resume', cut, '--data', data);
+    const r = await normlabAsync('sweep', 'batch-size', '--resume', cut, '--data', data);
     expect(r.status, r.stderr).toBe(0);
     sameSweep(whole, cut);
   }, 240_000);
 
-  it('runs as two shards that normlab report merges into the whole sweep', () => {
-    const parts = [1, 2].map((i) => {
+  it('runs as two shards that normlab report merges into the whole sweep', async () => {
+    const parts: string[] = [];
+    for (const i of [1, 2]) {
       const d = join(root, `shard${i}`);
-      const r = normlab(...SWEEP, '--data', data, '--shard', `${i}/2`, '--out', d);
+      const r = await normlabAsync(...SWEEP, '--data', data, '--shard', `${i}/2`, '--out', d);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(new RegExp(`shard ${i}/2: 4 of 8 runs`));
-      return d;
-    });
+      parts.push(d);
+    }
     const merged = join(root, 'merged');
-    const r = normlab('report', ...parts, '--out', merged, '--data', data);
+    const r = await normlabAsync('report', ...parts, '--out', merged, '--data', data);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/a sweep of 8 of 8 runs/);
     expect(readFileSync(join(merged, 'sweep.csv'), 'utf8')).toBe(readFileSync(join(whole, 'sweep.csv'), 'utf8'));

@@ -19,6 +19,21 @@ export function normlab(...args: string[]): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The CLI without blocking the test worker: a long spawnSync starves vitest's worker RPC (its
+ * "Timeout calling onTaskUpdate" fails the run even when every test passes).
+ */
+export function normlabAsync(...args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV, timeout: 240_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
 /** The CLI in the background, for tests that signal it. */
 export function normlabChild(...args: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: ENV });
