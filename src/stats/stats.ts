@@ -51,6 +51,31 @@ export function summarize(xs: readonly number[], confidence = CONFIDENCE): Summa
   return { n, mean, sd, ci95: [mean - half, mean + half] };
 }
 
+export interface MedianInterval {
+  n: number;
+  median: number;
+  /** [x_(k), x_(n+1-k)] of the sorted values: covers the population median with at least `confidence`; null when n is too small for any. */
+  ci: Interval | null;
+  /** Its actual coverage, 1 - 2 P(X < k) for X ~ Binomial(n, 1/2). */
+  coverage: number | null;
+}
+
+/**
+ * The median and its distribution-free interval from order statistics (the sign test's): the
+ * largest k with 2 P(X <= k - 1) <= 1 - confidence, X ~ Binomial(n, 1/2). Needs no normality, so
+ * a few outliers (a shared machine's slow moments) move it little. n = 15 at 0.95: x_(4) .. x_(12).
+ */
+export function medianInterval(xs: readonly number[], confidence = CONFIDENCE): MedianInterval {
+  const n = xs.length;
+  if (n === 0) throw new RangeError('medianInterval: no values');
+  const s = [...xs].sort((a, b) => a - b);
+  const median = n % 2 ? s[n >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  let k = 0;
+  while (k + 1 <= n / 2 && 2 * binomialCdf(k, n, 0.5) <= 1 - confidence) k++;
+  if (k === 0) return { n, median, ci: null, coverage: null };
+  return { n, median, ci: [s[k - 1]!, s[n - k]!], coverage: 1 - 2 * binomialCdf(k - 1, n, 0.5) };
+}
+
 /** The per-seed differences a[i] - b[i] (the same seeds, in the same order), summarized. */
 export function pairedDifference(a: readonly number[], b: readonly number[], confidence = CONFIDENCE): Summary {
   if (a.length !== b.length) throw new RangeError(`pairedDifference: ${a.length} values against ${b.length}`);

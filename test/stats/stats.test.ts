@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mcnemarCounts, mcnemarExact, pairedDifference, sideOfZero, summarize, twoProportionInterval, welchInterval, wilsonInterval } from '../../src/stats/stats.js';
+import { medianInterval, mcnemarCounts, mcnemarExact, pairedDifference, sideOfZero, summarize, twoProportionInterval, welchInterval, wilsonInterval } from '../../src/stats/stats.js';
 import { binomialCdf, logGamma, normalQuantile, regularizedBeta, studentTCdf, studentTQuantile } from '../../src/stats/special.js';
 
 interface Fixture {
@@ -113,5 +113,21 @@ describe('intervals and tests against SciPy', () => {
     expect(sideOfZero([-0.02, -0.01])).toBe(-1);
     expect(sideOfZero([-0.01, 0.02])).toBe(0);
     expect(sideOfZero(null)).toBe(0);
+  });
+});
+
+describe('the median and its order-statistic interval', () => {
+  it('takes x_(4) .. x_(12) of 15 values (coverage 1 - 2 P(X <= 3), X ~ B(15, 1/2)), none for 5 or fewer', () => {
+    const xs = [9, 1, 14, 3, 12, 5, 7, 2, 15, 4, 6, 13, 8, 11, 10, 100].slice(0, 15);
+    const m = medianInterval(xs);
+    expect(m.median).toBe(8);
+    expect(m.ci).toEqual([4, 12]);
+    expect(m.coverage!).toBeCloseTo(1 - 2 * (1 + 15 + 105 + 455) / 2 ** 15, 12);
+    // An outlier moves neither the median nor the interval much, unlike the t interval.
+    expect(medianInterval([...xs.slice(0, 14), 1e6]).ci).toEqual([4, 13]);
+    // n = 6: 2 P(X = 0) = 1/32 <= 0.05, so [x_(1), x_(6)]; n = 5: 2/32 > 0.05, no interval.
+    expect(medianInterval([1, 2, 3, 4, 5, 6]).ci).toEqual([1, 6]);
+    expect(medianInterval([1, 2, 3, 4, 5]).ci).toBeNull();
+    expect(() => medianInterval([])).toThrow(/no values/);
   });
 });
