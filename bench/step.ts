@@ -74,7 +74,7 @@ function shares(parts: { op: string; ms: number }[]): { entries: StepBreakdownEn
   return { entries, totalMs };
 }
 
-function syntheticDataset(channels: number, size: number, count: number): Dataset {
+export function syntheticDataset(channels: number, size: number, count: number): Dataset {
   const per = channels * size * size;
   const images = new Uint8Array(count * per);
   for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;

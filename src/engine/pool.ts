@@ -8,7 +8,7 @@ export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* C
 /**
  * Rounds a request up to a size class with three significant bits (so at most 12.5% waste above
  * 128 bytes) and a whole number of 16 bytes, so buffers of nearly equal size share a free list and
- * every buffer can be read as vec4s to its end (conv2d_sg.wgsl reads planes that way at any width).
+ * every buffer can be read as vec4s to its end (the subgroup convolutions read planes that way at any width).
  */
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);

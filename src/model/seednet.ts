@@ -111,6 +111,29 @@ export function summary(cfg: SeedNetConfig, input: [number, number, number, numb
   return { rows, total: rows.reduce((a, r) => a + r.params, 0) };
 }
 
+/** One convolution of SeedNet: its layer name and its dimensions as conv2d sees them. */
+export interface ConvLayer extends ops.Conv2dDims {
+  name: string;
+  /** The training step computes its input gradient (every convolution but the first: images need none). */
+  inputGrad: boolean;
+}
+
+/** SeedNet's convolutions for a batch of [N, C, H, W] inputs, in order (from LAYERS). */
+export function convLayers(cfg: Pick<SeedNetConfig, 'classes'>, input: [number, number, number, number]): ConvLayer[] {
+  let [n, c, h, w] = input;
+  const convs: ConvLayer[] = [];
+  for (const l of LAYERS) {
+    if (l.kind === 'maxpool') [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+    else if (l.kind === 'gap') [h, w] = [1, 1];
+    else {
+      const co = l.out || cfg.classes;
+      convs.push({ name: l.name, n, ci: c, h, w, co, kh: l.kernel, kw: l.kernel, pad: (l.kernel - 1) / 2, inputGrad: convs.length > 0 });
+      c = co;
+    }
+  }
+  return convs;
+}
+
 export class SeedNet {
   /** Trainable parameters and state buffers by state_dict name. */
   readonly tensors = new Map<string, Tensor>();

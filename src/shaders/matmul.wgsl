@@ -65,7 +65,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
 // For each step of 4 along K the R x 4 block of A is loaded once across the subgroup (vec4 r of it
 // by invocation r % SG) and handed to everyone by subgroupShuffle; each invocation loads its own 4
 // vec4s of B. Per step and invocation: 4 + R / SG loads for 16 R FMAs (the conv kernels' scheme,
-// see conv2d_sg.wgsl, applied to a plain GEMM, where each shared value serves one FMA per column).
+// see conv2d_sg_common.wgsl, applied to a plain GEMM, where each shared value serves one FMA per column).
 override SG: u32 = 8u;
 override R: u32 = 16u;     // rows per workgroup: a multiple of SG, <= 32
 

@@ -1,4 +1,4 @@
-// Shared by conv2d.wgsl and conv2d_sg.wgsl: conv2d.ts appends this file to both modules.
+// Shared by the convolution modules (conv2d_prep.wgsl and the subgroup families): conv2d-params.ts appends it.
 
 // Floats o .. o+3 (o in 0..3) of the eight floats (a, b): realigns a vec4 read from an aligned
 // address to a row that starts mid-vec4.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { benchConv, lastConvBenchRun, speedChangeNote } from '../../bench/conv.js';
 import type { Ceilings } from '../../bench/ceiling.js';
-import { Engine } from '../../src/engine/index.js';
+import { Engine, ops } from '../../src/engine/index.js';
 
 describe('conv bench speed-change note', () => {
-  const run = (perRound: number[]) => ({ probe: 'subgroup 32x4', ceilingGflops: 22, ceilingPerRound: perRound, bestCeilingGflops: 22, rounds: perRound.length });
+  const run = (perRound: number[]) => ({ probe: 'subgroup 32x4', ceilingGflops: 22, ceilingPerRound: perRound, rounds: perRound.length });
   it('stays silent while the probe agrees with itself within 1.5x', () => {
     expect(speedChangeNote(run([20, 22, 21.5, 15]))).toBeNull();
     expect(speedChangeNote(run([11]))).toBeNull();
@@ -17,7 +17,7 @@ describe('conv bench speed-change note', () => {
 });
 
 describe('conv bench rows', () => {
-  it('times the selected rows against the probe and reports median and best figures', async () => {
+  it('times the selected rows against the probe and reports the median against it and the kernel-table row', async () => {
     const engine = await Engine.create();
     try {
       // A made-up up-front ceiling: the probe re-timed in every round must come out above it.
@@ -31,13 +31,13 @@ describe('conv bench rows', () => {
       const run = lastConvBenchRun()!;
       expect(run.ceilingPerRound).toHaveLength(3);
       expect(run.ceilingGflops).toBeGreaterThan(1e-3);
-      expect(run.bestCeilingGflops).toBe(Math.max(...run.ceilingPerRound));
       for (const r of rows) {
         expect(r.reps).toBe(3);
         expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
         expect(r.gflops).toBeCloseTo((2 * 2 * 10 * 32 * 9 * 49) / r.medianMs / 1e6, 6);
-        expect(r.pctOfCeiling).toBeCloseTo((100 * r.gflops) / run.ceilingGflops, 6);
-        expect(r.pctOfCeilingBest).toBeCloseTo((100 * r.gflops * r.medianMs) / r.minMs / run.bestCeilingGflops, 6);
+        expect(r.pctOfProbe).toBeCloseTo((100 * r.gflops) / run.ceilingGflops, 6);
+        // The row of the kernel table that ran, as normlab info --kernels names it.
+        expect(r.row).toBe(ops.selectConv2d(engine, { n: 2, ci: 32, h: 7, w: 7, co: 10, kh: 3, kw: 3, pad: 1 }, r.name.endsWith('forward') ? 'forward' : 'weight').row.id);
       }
     } finally {
       engine.destroy();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { commands } from '../../src/cli/commands/index.js';
 import { CIFAR10_CLASSES } from '../../src/train/data/cifar10.js';
-import { normlab, normlabAsync, ourErrors, writeCifarDir } from '../helpers/cli.js';
+import { normlab, normlabAsync, normlabWithEnv, ourErrors, writeCifarDir } from '../helpers/cli.js';
 import { NORMLAB_VERSION } from '../../src/version.js';
 
 function pngImage(path: string, w: number, h: number): void {
@@ -58,6 +58,8 @@ describe('normlab CLI', () => {
       [['compare', '--resume', '/tmp', '--epochs', '2'], /^normlab compare: --resume continues the saved comparison; it takes only --data and --misclassified \(not --epochs\)/],
       [['report'], /^normlab report: missing DIR/],
       [['bench', '--only', '(['], /^normlab bench: --only/],
+      [['bench', '--variants', '--ids', 'tile-direct,nonsense'], /^normlab bench: --ids: no convolution row or option 'nonsense' \(rows: naive-generic/],
+      [['bench', '--variants', '--norms', 'batch,ghost'], /^normlab bench: --norms: no norm 'ghost'/],
     ];
     for (const [args, first] of cases) {
       const r = normlab(...args);
@@ -67,6 +69,32 @@ describe('normlab CLI', () => {
       expect(r.stderr, args.join(' ')).toMatch(/Usage: normlab/);
       expect(r.stderr, args.join(' ')).not.toMatch(/^\s+at /m);
     }
+  });
+
+  it('info --kernels names the kernel-table row of every SeedNet pass, and follows NORMLAB_CONV_OFF', () => {
+    const r = normlab('info', '--kernels', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as { subgroupLanes: number; convKernels: { input: string; layer: string; pass: string; row: string; options: string[]; why: string; inTraining: boolean }[] };
+    // 10 convolutions x 3 passes x 2 inputs; b1's input gradient is never computed in training.
+    expect(info.convKernels).toHaveLength(60);
+    expect(info.convKernels.filter((k) => !k.inTraining).map((k) => `${k.input} ${k.layer} ${k.pass}`)).toEqual(['3x32x32 b1 input', '1x28x28 b1 input']);
+    const b2 = info.convKernels.find((k) => k.input === '3x32x32' && k.layer === 'b2' && k.pass === 'forward')!;
+    expect(b2.row).toBe(info.subgroupLanes > 0 ? 'sg3x3-tile' : 'tiled');
+    for (const k of info.convKernels) expect(k.why.length, k.row).toBeGreaterThan(0);
+    const text = normlab('info', '--kernels');
+    expect(text.stdout).toMatch(/convolution kernels for SeedNet at batch 128/);
+    expect(text.stdout).toMatch(/^ {2}c10 {3}weight {3}\S+/m);
+    if (info.subgroupLanes > 0) {
+      expect(b2.options).toContain('tile-direct');
+      const off = normlabWithEnv({ NORMLAB_CONV_OFF: 'tile-direct' }, 'info', '--kernels');
+      expect(off.status, off.stderr).toBe(0);
+      expect(off.stdout).toMatch(/switched off \(NORMLAB_CONV_OFF\): tile-direct/);
+      expect(off.stdout).not.toMatch(/tile-direct {2}/);
+    }
+    const bad = normlabWithEnv({ NORMLAB_CONV_OFF: 'nonsense' }, 'info', '--kernels');
+    expect(bad.status).not.toBe(0);
+    expect(ourErrors(bad)[0]).toMatch(/NORMLAB_CONV_OFF: no convolution row or option 'nonsense'/);
+    expect(bad.stderr).not.toMatch(/^\s+at /m);
   });
 
   it("states the package's version, as comparison directories record it", () => {

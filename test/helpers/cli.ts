@@ -15,7 +15,12 @@ export interface Run {
 }
 
 export function normlab(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: ENV, timeout: 240_000 });
+  return normlabWithEnv({}, ...args);
+}
+
+/** The CLI with these environment variables added (NORMLAB_DEBUG, NORMLAB_CONV_OFF, ...). */
+export function normlabWithEnv(env: Record<string, string>, ...args: string[]): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...ENV, ...env }, timeout: 240_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

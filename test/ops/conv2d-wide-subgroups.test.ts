@@ -1,7 +1,7 @@
 // The conv2d tests again with subgroups of 16 lanes. Lavapipe runs 8-wide here (256-bit vectors)
 // and so covers only SG = 8, while the kernels' paths for wider subgroups (GPUs: 32, 64) differ:
-// the few-output kernel's pre-reduction over lanes 8 and more apart, one channel group where 8
-// lanes need two, the load rounds of the row-streaming kernel. LP_NATIVE_VECTOR_WIDTH=512 makes
+// fewer load rounds per lane (LPL, LPB), one channel block where 8 lanes need two, shuffles from
+// lanes 8 and more apart. LP_NATIVE_VECTOR_WIDTH=512 makes
 // lavapipe 16-wide (subgroups of 16); vitest runs each test file in its own process (pool:
 // 'forks'), so setting it before the first Engine takes effect. On other adapters it does nothing
 // and these tests repeat conv2d.test.ts.
@@ -10,6 +10,7 @@ import { Engine, ops } from '../../src/engine/index.js';
 
 process.env.LP_NATIVE_VECTOR_WIDTH = '512';
 await import('./conv2d.test.js');
+await import('./conv2d-select.test.js');
 
 describe('conv2d with wide subgroups', () => {
   it('runs on subgroups of 16 lanes when the adapter is lavapipe', async () => {

@@ -9,22 +9,28 @@ import { measureCeilings, type Ceilings } from '../../../bench/ceiling.js';
 import { benchConv, lastConvBenchRun, speedChangeNote, type ConvBenchRow } from '../../../bench/conv.js';
 import { benchNorm } from '../../../bench/norm.js';
 import { benchStep, type StepBenchRow } from '../../../bench/step.js';
+import { benchVariants, variantVerdicts } from '../../../bench/variants.js';
 import { pairWithNormlab, peerConvRowNames, runPeers, stepRowName, TFJS_PEER, TORCH_PEER, type PeerResult, type PeerRow } from '../../../bench/peers/index.js';
-import { NORM_KINDS } from '../../model/seednet.js';
+import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
+import { setConvOff } from '../../engine/ops/conv2d.js';
+import { ProgressPrinter } from '../../train/progress.js';
 import { UsageError } from '../../engine/errors.js';
-import { num, str, type ParsedArgs } from '../args.js';
+import { bool, num, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: "time every kernel and the training step against this adapter's measured ceilings and against peers (tfjs, PyTorch)",
-  usage: 'normlab bench [--only PATTERN] [--batch N] [--step-batches LIST] [--reps N] [--json FILE]',
+  usage: 'normlab bench [--only PATTERN] [--batch N] [--step-batches LIST] [--reps N] [--json FILE]\n       normlab bench --variants [--ids LIST] [--norms LIST] [--reps ROUNDS] [--batch N] [--json FILE]',
   flags: [
     { name: 'only', type: 'string', metavar: 'PATTERN', help: 'only rows whose name matches this regular expression (e.g. conv, norm, step, peer)' },
     { name: 'batch', type: 'int', min: 1, max: 4096, default: 128, help: 'batch size' },
     { name: 'step-batches', type: 'list', metavar: 'LIST', help: 'batch sizes of the training-step rows, e.g. 2,8,32,128 (default: --batch)' },
     { name: 'reps', type: 'int', min: 1, max: 1000, default: 5, help: 'timed repetitions per row (median reported)' },
     { name: 'json', type: 'string', metavar: 'FILE', help: 'also write the results as JSON' },
+    { name: 'variants', type: 'bool', help: "only this: each specialised convolution kernel's gain in the training step, switched off against all on, in interleaved blocks (--reps blocks per norm and input)" },
+    { name: 'ids', type: 'list', metavar: 'LIST', help: 'with --variants: only these rows and options of the kernel table (normlab info --kernels lists them)' },
+    { name: 'norms', type: 'list', metavar: 'LIST', help: `with --variants: the norms whose steps are timed (default: all, ${NORM_KINDS.join(',')})` },
   ],
   details:
     'Timings use GPU timestamp queries where the adapter has them, else wall-clock time; warm-up and pipeline compilation are excluded. ' +
@@ -49,6 +55,7 @@ export const benchCommand: Command = {
     });
     const engine = await Engine.create();
     try {
+      if (bool(args, 'variants')) return await runVariants(engine, args, batch, args.given.has('reps') ? reps : 3);
       const a = engine.adapterInfo;
       out.line(`normlab bench on ${a.description || a.device} (${[a.vendor, a.architecture, a.software ? 'software' : ''].filter((v, i, all) => v && all.indexOf(v) === i).join(', ')}), batch ${batch}, ` +
         `${engine.hasTimestamps ? 'GPU timestamps' : 'wall-clock'}`);
@@ -63,18 +70,6 @@ export const benchCommand: Command = {
       if (convRun && convRun.ceilingGflops > ceilings.matmulGflops) {
         // The conv bench re-times the best matmul between its rows; a higher figure there is the ceiling.
         ceilings.matmulGflops = convRun.ceilingGflops;
-      }
-      if (convSel.length > 0) {
-        out.line(`\nconvolutions (GFLOP/s and % of the matmul ceiling, ${ceilings.matmulGflops.toFixed(2)} GFLOP/s` +
-          `${convRun ? `: best of the figure above and ${convRun.probe} re-timed in ${convRun.rounds} rounds` : ''})`);
-        out.line(`(% best: the row's fastest round over the fastest probe, ${convRun?.bestCeilingGflops.toFixed(2) ?? '?'} GFLOP/s)`);
-        out.line(`${'kernel'.padEnd(40)}${'shape'.padEnd(30)}${'median ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${'%'.padStart(6)}${'% best'.padStart(8)}  path`);
-        for (const r of convSel) {
-          out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${r.pctOfCeiling.toFixed(0).padStart(6)}${r.pctOfCeilingBest.toFixed(0).padStart(8)}  ${r.path}`);
-          kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfCeiling: r.pctOfCeiling, pctOfCeilingBest: r.pctOfCeilingBest, path: r.path });
-        }
-        const note = convRun && speedChangeNote(convRun);
-        if (note) out.line(note);
       }
       if (want('norm')) {
         const normRows = await benchNorm(engine, { batch, copyGBps: ceilings.copyGBps, reps: Math.max(reps, 5) });
@@ -95,6 +90,7 @@ export const benchCommand: Command = {
         for (const b of stepBatches) steps.push(...(await benchStep(engine, { batch: b, norms: [...NORM_KINDS], inputs: stepInputs, reps })));
         printSteps(steps);
       }
+      if (convSel.length > 0) printConv(convSel, ceilings, convRun, steps, kernels);
       let peers: PeerRow[] = [];
       let peerResults: PeerResult[] = [];
       if (want('peer')) {
@@ -143,6 +139,31 @@ async function benchPeers(
   return { peers: pairWithNormlab(peerResults, ours), peerResults };
 }
 
+/**
+ * The convolution rows: GFLOP/s, beside the matmul probe timed in the same rounds (a reference
+ * point, not a ceiling), and each row's share of the training step at the same batch (the median
+ * step over the norms for its input), when the step rows ran.
+ */
+function printConv(rows: ConvBenchRow[], ceilings: Ceilings, run: ReturnType<typeof lastConvBenchRun>, steps: StepBenchRow[], kernels: Record<string, unknown>[]): void {
+  const stepMs = (r: ConvBenchRow): number | null => {
+    const input = r.name.includes('cifar10') ? '3x32x32' : '1x28x28';
+    const batch = Number(/^N(\d+)/.exec(r.shape)?.[1]);
+    const ms = steps.filter((s) => s.input === input && s.batch === batch).map((s) => s.medianMs).sort((a, b) => a - b);
+    return ms.length > 0 ? ms[ms.length >> 1]! : null;
+  };
+  out.line(`\nconvolutions (median ms of the whole op; GFLOP/s; x probe: over the matmul probe's ${ceilings.matmulGflops.toFixed(2)} GFLOP/s` +
+    `${run ? `, ${run.probe} timed in ${run.rounds} rounds` : ''}; share of the training step at this batch${steps.length ? '' : ': run with the step rows (no --only, or --only "conv|step")'})`);
+  out.line(`${'kernel'.padEnd(40)}${'shape'.padEnd(30)}${'median ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${'x probe'.padStart(9)}${'step'.padStart(7)}  row`);
+  for (const r of rows) {
+    const step = stepMs(r);
+    const share = step === null ? null : r.medianMs / step;
+    out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${(r.pctOfProbe / 100).toFixed(2).padStart(9)}${(share === null ? '-' : `${(100 * share).toFixed(1)}%`).padStart(7)}  ${r.row}`);
+    kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfProbe: r.pctOfProbe, stepShare: share, path: r.path, row: r.row });
+  }
+  const note = run && speedChangeNote(run);
+  if (note) out.line(note);
+}
+
 /** Shares of the step shown per norm and input on the terminal (the JSON has them all). */
 const BREAKDOWN_SHOWN = 6;
 
@@ -180,4 +201,37 @@ function packageVersion(name: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** normlab bench --variants: the table of what each specialised kernel saves in the step. */
+async function runVariants(engine: Engine, args: ParsedArgs, batch: number, rounds: number): Promise<number> {
+  const norms = (args.flags.norms as string[] | undefined) ?? [...NORM_KINDS];
+  for (const n of norms) if (!(NORM_KINDS as readonly string[]).includes(n)) throw new UsageError(`--norms: no norm '${n}' (expected ${NORM_KINDS.join(', ')})`);
+  const ids = args.flags.ids as string[] | undefined;
+  if (ids) {
+    try {
+      setConvOff(engine, ids); // validates them: an unknown id names the known ones
+    } catch (e) {
+      throw new UsageError(`--ids: ${(e as Error).message.replace(/^NORMLAB_CONV_OFF: /, '')}`);
+    }
+  }
+  setConvOff(engine, []);
+  const printer = new ProgressPrinter();
+  const a = engine.adapterInfo;
+  out.line(`normlab bench --variants on ${a.description || a.device}, batch ${batch}, ${rounds} interleaved rounds per norm and input`);
+  const rows = await benchVariants(engine, { batch, norms: norms as NormKind[], inputs: [{ channels: 3, size: 32 }, { channels: 1, size: 28 }], rounds, ids, progress: (l) => printer.message(l) });
+  out.line(`\nsaved per training step with the variant on: off - on, ms, median over ${norms.length} norms x ${rounds} blocks of 4 steps, and its 95% interval (order statistics)`);
+  out.line(`${'variant'.padEnd(20)}${'input'.padEnd(10)}${'step ms'.padStart(9)}${'saved ms'.padStart(10)}${'95% interval'.padStart(18)}${'share'.padStart(8)}  verdict          changes`);
+  const verdicts = variantVerdicts(rows);
+  for (const v of verdicts) {
+    const ci = v.savedMs.ci ? `[${v.savedMs.ci[0].toFixed(1)}, ${v.savedMs.ci[1].toFixed(1)}]` : '-';
+    const verdict = v.pays ? 'pays' : v.savedMs.ci && v.savedMs.ci[1] < 0 ? 'costs' : 'not shown to pay';
+    out.line(`${v.id.padEnd(20)}${v.input.padEnd(10)}${v.onMedianMs.toFixed(0).padStart(9)}${v.savedMs.median.toFixed(1).padStart(10)}${ci.padStart(18)}${`${((100 * v.savedMs.median) / v.onMedianMs).toFixed(1)}%`.padStart(8)}  ${verdict.padEnd(17)}${v.changes.join(', ')}`);
+  }
+  const file = str(args, 'json');
+  if (file) {
+    writeFileSync(file, `${JSON.stringify({ adapter: a, batch, rounds, date: new Date().toISOString(), verdicts, rows }, null, 2)}\n`);
+    out.line(`\nwrote ${file}`);
+  }
+  return 0;
 }
