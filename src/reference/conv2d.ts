@@ -8,16 +8,10 @@
 // (terms with an index outside its tensor are zero). dx and dw are d<r, y>/dx and d<r, y>/dw for
 // r = dy: y is linear in x and in w, and each product x*w appears in y with coefficient 1.
 
-export interface ConvShape {
-  n: number;
-  ci: number;
-  h: number;
-  w: number;
-  co: number;
-  kh: number;
-  kw: number;
-  pad: number;
-}
+import type { Conv2dDims } from '../engine/ops/conv2d-select.js';
+
+/** Input [n, ci, h, w], weight [co, ci, kh, kw], padding pad: the engine's Conv2dDims. */
+export type ConvShape = Conv2dDims;
 
 export function convOutputSize(s: ConvShape): { oh: number; ow: number } {
   return { oh: s.h + 2 * s.pad - s.kh + 1, ow: s.w + 2 * s.pad - s.kw + 1 };

@@ -11,7 +11,7 @@ import { benchNorm } from '../../../bench/norm.js';
 import { benchStep, type StepBenchRow } from '../../../bench/step.js';
 import { benchVariants, variantVerdicts } from '../../../bench/variants.js';
 import { pairWithNormlab, peerConvRowNames, runPeers, stepRowName, TFJS_PEER, TORCH_PEER, type PeerResult, type PeerRow } from '../../../bench/peers/index.js';
-import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
+import { NORM_KINDS, convLayers, type NormKind } from '../../model/seednet.js';
 import { setConvOff } from '../../engine/ops/conv2d.js';
 import { ProgressPrinter } from '../../train/progress.js';
 import { UsageError } from '../../engine/errors.js';
@@ -152,10 +152,12 @@ function printConv(rows: ConvBenchRow[], ceilings: Ceilings, run: ReturnType<typ
     return ms.length > 0 ? ms[ms.length >> 1]! : null;
   };
   out.line(`\nconvolutions (median ms of the whole op; GFLOP/s; x probe: over the matmul probe's ${ceilings.matmulGflops.toFixed(2)} GFLOP/s` +
-    `${run ? `, ${run.probe} timed in ${run.rounds} rounds` : ''}; share of the training step at this batch${steps.length ? '' : ': run with the step rows (no --only, or --only "conv|step")'})`);
+    `${run ? `, ${run.probe} timed in ${run.rounds} rounds` : ''}; share of the training step at this batch${steps.length ? ', - for b1\'s input gradient, which training never computes' : ': run with the step rows (no --only, or --only "conv|step")'})`);
   out.line(`${'kernel'.padEnd(40)}${'shape'.padEnd(30)}${'median ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${'x probe'.padStart(9)}${'step'.padStart(7)}  row`);
+  // The first convolution's input gradient: the images need none, so no training step runs it.
+  const notInStep = new RegExp(`^conv \\S+ ${convLayers({ classes: 10 }, [1, 1, 8, 8])[0]!.name} \\S+ input grad$`);
   for (const r of rows) {
-    const step = stepMs(r);
+    const step = notInStep.test(r.name) ? null : stepMs(r);
     const share = step === null ? null : r.medianMs / step;
     out.line(`${r.name.padEnd(40)}${r.shape.padEnd(30)}${r.medianMs.toFixed(2).padStart(10)}${r.gflops.toFixed(2).padStart(9)}${(r.pctOfProbe / 100).toFixed(2).padStart(9)}${(share === null ? '-' : `${(100 * share).toFixed(1)}%`).padStart(7)}  ${r.row}`);
     kernels.push({ name: r.name, shape: r.shape, medianMs: r.medianMs, minMs: r.minMs, gflops: r.gflops, pctOfProbe: r.pctOfProbe, stepShare: share, path: r.path, row: r.row });
