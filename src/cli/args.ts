@@ -47,6 +47,7 @@ export interface ParsedArgs {
 export const COMMON_FLAGS: readonly FlagSpec[] = [
   { name: 'help', type: 'bool', help: 'show this help' },
   { name: 'debug', type: 'bool', help: 'show stack traces and WebGPU details on errors' },
+  { name: 'adapter', type: 'string', metavar: 'NAME', help: 'the Vulkan driver: lavapipe, lavapipe4, lavapipe8, lavapipe16 (subgroups of 4, 8, 16) or swiftshader; also NORMLAB_ADAPTER' },
 ];
 
 function describeAllowed(f: FlagSpec): string {

@@ -4,6 +4,7 @@ import { formatHelp, parseArgs } from './args.js';
 import { out, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { GpuError, NonFiniteError, UsageError, UserError } from '../engine/errors.js';
+import { ADAPTERS } from '../engine/adapters.js';
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -37,6 +38,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (args.help) {
       out.line(formatHelp(command));
       return 0;
+    }
+    const adapter = args.flags.adapter;
+    if (typeof adapter === 'string') {
+      if (!(adapter in ADAPTERS)) throw new UsageError(`--adapter: unknown adapter '${adapter}' (expected one of ${Object.keys(ADAPTERS).join(', ')})`);
+      process.env.NORMLAB_ADAPTER = adapter; // read where the GPU is created, and by child processes
     }
     return (await command.run(args)) ?? 0;
   } catch (e) {

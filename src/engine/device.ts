@@ -1,5 +1,6 @@
 // Getting a GPUDevice, in Node (Dawn through the `webgpu` package) or in a browser (navigator.gpu).
 import { UserError } from './errors.js';
+import { adapterChoice } from './adapters.js';
 
 export interface AcquiredGpu {
   /**
@@ -63,7 +64,16 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   // Variable specifiers keep bundlers from pulling Node's modules and the native one into the
   // browser bundle.
   const os = 'node:os';
+  const fs = 'node:fs';
   process.env.XDG_RUNTIME_DIR ??= ((await import(/* @vite-ignore */ os)) as typeof import('node:os')).tmpdir();
+  // NORMLAB_ADAPTER (or --adapter): point the Vulkan loader at one driver before the first instance.
+  let chosen = process.env.VK_ICD_FILENAMES ? `; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES} from the environment` : '; the first adapter Dawn offers';
+  const wanted = process.env.NORMLAB_ADAPTER;
+  if (wanted) {
+    const choice = adapterChoice(wanted, ((await import(/* @vite-ignore */ fs)) as typeof import('node:fs')).existsSync);
+    Object.assign(process.env, choice.env);
+    chosen = `; NORMLAB_ADAPTER=${wanted} (${choice.what}): ${Object.entries(choice.env).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  }
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
     const name = 'webgpu';
@@ -73,7 +83,7 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   }
   Object.assign(globalThis, mod.globals);
   const flags = (process.env.NORMLAB_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  return { gpu: mod.create(flags), source: `Dawn (npm webgpu) in Node ${process.version}` };
+  return { gpu: mod.create(flags), source: `Dawn (npm webgpu) in Node ${process.version}${chosen}` };
 }
 
 export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {

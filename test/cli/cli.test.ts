@@ -60,6 +60,7 @@ describe('normlab CLI', () => {
       [['bench', '--only', '(['], /^normlab bench: --only/],
       [['bench', '--variants', '--ids', 'tile-direct,nonsense'], /^normlab bench: --ids: no convolution row or option 'nonsense' \(rows: naive-generic/],
       [['bench', '--variants', '--norms', 'batch,ghost'], /^normlab bench: --norms: no norm 'ghost'/],
+      [['info', '--adapter', 'radv'], /^normlab info: --adapter: unknown adapter 'radv' \(expected one of lavapipe, lavapipe4/],
     ];
     for (const [args, first] of cases) {
       const r = normlab(...args);
@@ -95,6 +96,28 @@ describe('normlab CLI', () => {
     expect(bad.status).not.toBe(0);
     expect(ourErrors(bad)[0]).toMatch(/NORMLAB_CONV_OFF: no convolution row or option 'nonsense'/);
     expect(bad.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('--adapter and NORMLAB_ADAPTER choose the Vulkan driver, and info says which and its subgroup sizes', () => {
+    type Info = { adapter: { description: string }; obtainedVia: string; subgroups: { minSize: number | null; convolutionLanes: number } };
+    for (const [name, lanes, description] of [['lavapipe4', 4, /llvmpipe/], ['lavapipe16', 16, /llvmpipe/], ['swiftshader', 4, /SwiftShader/]] as const) {
+      const driver = name === 'swiftshader' ? '/usr/lib/chromium/vk_swiftshader_icd.json' : '/usr/share/vulkan/icd.d/lvp_icd.json';
+      if (!existsSync(driver)) {
+        console.warn(`skipped --adapter ${name}: no ${driver} on this machine`);
+        continue;
+      }
+      const r = name === 'lavapipe16' ? normlabWithEnv({ NORMLAB_ADAPTER: name }, 'info', '--json') : normlab('info', '--adapter', name, '--json');
+      expect(r.status, r.stderr).toBe(0);
+      const info = JSON.parse(r.stdout) as Info;
+      expect(info.adapter.description, name).toMatch(description);
+      expect(info.obtainedVia).toContain(`NORMLAB_ADAPTER=${name}`);
+      expect(info.subgroups.minSize, name).toBe(lanes);
+      // The subgroup convolution kernels need 8 lanes or more; narrower adapters run the tiled ones.
+      expect(info.subgroups.convolutionLanes, name).toBe(lanes >= 8 ? lanes : 0);
+    }
+    const bad = normlabWithEnv({ NORMLAB_ADAPTER: 'radv' }, 'info');
+    expect(bad.status).toBe(1);
+    expect(ourErrors(bad)).toEqual([expect.stringMatching(/unknown adapter 'radv'/)]);
   });
 
   it("states the package's version, as comparison directories record it", () => {

@@ -20,9 +20,11 @@ const FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'];
 export async function adapterReport(engine: Engine) {
   const limits: Record<string, number> = {};
   for (const k of LIMITS) limits[k] = (engine.limits as unknown as Record<string, number>)[k]!;
+  const i = engine.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   return {
     adapter: engine.adapterInfo,
     obtainedVia: engine.source,
+    subgroups: { minSize: i.subgroupMinSize ?? null, maxSize: i.subgroupMaxSize ?? null, convolutionLanes: subgroupLanes(engine) },
     limits,
     features: Object.fromEntries(FEATURES.map((f) => [f, engine.device.features.has(f as GPUFeatureName)])),
   };
@@ -86,7 +88,7 @@ function mib(bytes: number): string {
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'show the WebGPU adapter, its limits and features, how the device was obtained, and (--kernels) which convolution kernels run',
+  summary: 'show the WebGPU adapter (choose it with --adapter), its limits, features and subgroup sizes, how it was chosen, and (--kernels) which convolution kernels run',
   usage: 'normlab info [--kernels [--batch N]] [--json]',
   flags: [
     { name: 'json', type: 'bool', help: 'print JSON' },
@@ -108,6 +110,9 @@ export const infoCommand: Command = {
       out.line(`vendor        ${a.vendor || '-'}    architecture ${a.architecture || '-'}    device ${a.device || '-'}`);
       out.line(`kind          ${a.software ? 'software (CPU) adapter: expect slow kernels; the comparison uses its quick preset' : 'hardware GPU'}`);
       out.line(`obtained via  ${r.obtainedVia}`);
+      const sg = r.subgroups;
+      out.line(`subgroups     ${sg.minSize === null ? 'sizes not reported' : `${sg.minSize} to ${sg.maxSize} lanes`}${engine.device.features.has('subgroups') ? '' : ' (no subgroups feature)'}; ` +
+        `${sg.convolutionLanes > 0 ? `the subgroup convolution kernels use ${sg.convolutionLanes}` : 'the convolutions run their subgroup-free kernels (tiled, naive: the subgroup ones need 8 to 64 lanes)'}`);
       out.line('limits');
       for (const [k, v] of Object.entries(r.limits)) out.line(`  ${k.padEnd(36)} ${/Size$/.test(k) ? mib(v) : v}`);
       out.line(`features      ${Object.entries(r.features).map(([f, on]) => `${f} ${on ? 'yes' : 'no'}`).join(', ')}`);
