@@ -1,4 +1,4 @@
-// One build's training step, for bench/ab/run.mjs, which loads two such bundles (two commits of
+// One build's training step, for bench/ab/run.ts, which loads two such bundles (two commits of
 // normlab) into one process and times their steps in interleaved rounds. Only long-standing APIs
 // (Engine, Trainer) so that the same file bundles against older commits:
 //   git worktree add /tmp/old REV && cp bench/ab/entry.ts /tmp/old/bench/ab/ && (cd /tmp/old && npx esbuild ...)

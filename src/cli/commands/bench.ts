@@ -12,7 +12,7 @@ import { benchStep, type StepBenchRow } from '../../../bench/step.js';
 import { benchVariants, variantVerdicts } from '../../../bench/variants.js';
 import { pairWithNormlab, peerConvRowNames, runPeers, stepRowName, TFJS_PEER, TORCH_PEER, type PeerResult, type PeerRow } from '../../../bench/peers/index.js';
 import { NORM_KINDS, convLayers, type NormKind } from '../../model/seednet.js';
-import { setConvOff } from '../../engine/ops/conv2d.js';
+import { parseConvOff } from '../../engine/ops/conv2d-select.js';
 import { ProgressPrinter } from '../../train/progress.js';
 import { UsageError } from '../../engine/errors.js';
 import { bool, num, str, type ParsedArgs } from '../args.js';
@@ -212,12 +212,11 @@ async function runVariants(engine: Engine, args: ParsedArgs, batch: number, roun
   const ids = args.flags.ids as string[] | undefined;
   if (ids) {
     try {
-      setConvOff(engine, ids); // validates them: an unknown id names the known ones
+      parseConvOff(ids.join(',')); // an unknown id names the known ones
     } catch (e) {
       throw new UsageError(`--ids: ${(e as Error).message.replace(/^NORMLAB_CONV_OFF: /, '')}`);
     }
   }
-  setConvOff(engine, []);
   const printer = new ProgressPrinter();
   const a = engine.adapterInfo;
   out.line(`normlab bench --variants on ${a.description || a.device}, batch ${batch}, ${rounds} interleaved rounds per norm and input`);

@@ -26,10 +26,9 @@ export interface Conv2dDims {
   pad: number;
 }
 
-/** What a row's condition sees: the convolution, the pass, and the adapter. */
+/** What a row's condition sees: the convolution, its pass's channels, and the adapter. */
 export interface ConvCase {
   d: Conv2dDims;
-  pass: Conv2dPass;
   /** Input and output channels of this pass seen as a convolution (swapped for the input gradient). */
   a: number;
   b: number;
@@ -82,7 +81,7 @@ export function laneUse(c: number, sg: number): number {
 /** Where the options' gains come from: the training step at batch 128, every norm, off against on. */
 const G = 'normlab bench --variants, lavapipe, 2026-12-03';
 /** Options not shown to pay alone, whose removal together with the others slowed the step. */
-const J = 'kept: removed together with the others not shown to pay (this and two of uniform-weights, weight-swap, weight-sum4; sg3x3-rows, sg-weight3x3-rows, tile-whole, weight-a-in-place), the step took 1.12x [1.07, 1.15] as long (median ratio over 60 interleaved rounds, bench/ab/run.mjs; bench/README.md)';
+const J = 'kept: removed together with the others not shown to pay (this and two of uniform-weights, weight-swap, weight-sum4; sg3x3-rows, sg-weight3x3-rows, tile-whole, weight-a-in-place), the step took 1.12x [1.07, 1.15] as long (median ratio over 60 interleaved rounds, bench/ab/run.ts; bench/README.md)';
 
 export const CONV_ROWS: readonly ConvRow[] = [
   {
@@ -206,7 +205,7 @@ export interface ConvChoice {
 export function convCase(engine: Engine, d: Conv2dDims, pass: Conv2dPass): ConvCase {
   const t = pass === 'input';
   return {
-    d, pass, a: t ? d.co : d.ci, b: t ? d.ci : d.co, sg: subgroupLanes(engine), software: engine.adapterInfo.software,
+    d, a: t ? d.co : d.ci, b: t ? d.ci : d.co, sg: subgroupLanes(engine), software: engine.adapterInfo.software,
     uniform64k: engine.device.limits.maxUniformBufferBindingSize >= 16 * UNIFORM_WEIGHT_VEC4S,
   };
 }
