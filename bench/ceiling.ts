@@ -104,8 +104,8 @@ type Variant = { name: string; kernel: Kernel; constants: Record<string, number>
 function matmulVariants(engine: Engine): Variant[] {
   const plain = matmulWgsl.slice(0, matmulWgsl.indexOf(SUBGROUP_MARK));
   const tiled: Kernel = { name: 'ceiling.matmul_tiled', code: plain, entryPoint: 'matmul_tiled' };
-  const sgLanes = engine.device.features.has('subgroups') ? (engine.adapter.info.subgroupMinSize ?? 0) : 0;
-  const sgOk = sgLanes >= 8 && sgLanes <= 32 && (sgLanes & (sgLanes - 1)) === 0;
+  const sgLanes = engine.subgroups.lanes;
+  const sgOk = sgLanes > 0 && sgLanes <= 32;
   const sg: Kernel = { name: 'ceiling.matmul_sg', code: `enable subgroups;\n${matmulWgsl}`, entryPoint: 'matmul_sg' };
 
   const variants: Variant[] = [];

@@ -30,9 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
 const MODES = ['none (baseline)', 'subgroupShuffle, constant lane', 'subgroupShuffle, lane + 3', 'subgroupShuffleXor 4', 'subgroupAdd'];
 
 const engine = await Engine.create();
-const sg = engine.adapter.info.subgroupMinSize ?? 0;
-if (!engine.device.features.has('subgroups') || sg < 8) {
-  console.log('this adapter has no subgroups of 8 or more lanes');
+const sg = engine.subgroups.lanes;
+if (sg === 0) {
+  console.log(`the subgroup kernels do not run on this adapter: ${engine.subgroups.reason}`);
   process.exit(0);
 }
 const kernel = { name: 'bench.subgroup', code, entryPoint: 'main' };

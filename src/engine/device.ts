@@ -39,7 +39,7 @@ const RAISED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
+const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups', 'subgroup-size-control'] as GPUFeatureName[];
 
 export const NO_ADAPTER_HELP =
   'No WebGPU adapter found. On Linux without a GPU normlab runs on Mesa lavapipe (Vulkan, Mesa >= 24): ' +

@@ -7,6 +7,7 @@ import { BufferPool, STORAGE_USAGE } from './pool.js';
 import { Tensor, type DType } from './tensor.js';
 import { debugFlags, type DebugFlags } from './debug.js';
 import { PipelineCache } from './pipeline-cache.js';
+import { planSubgroups, probeSubgroups, subgroupCaps, subgroupMode, type SubgroupMode, type SubgroupPlan } from './subgroups.js';
 
 /** One compute entry point of a WGSL file. Shapes reach it as `override` constants. */
 export interface Kernel {
@@ -76,11 +77,13 @@ export class Engine {
     readonly adapter: GPUAdapter,
     readonly adapterInfo: AdapterSummary,
     readonly source: string,
+    /** Whether and how the subgroup kernels run here (src/engine/subgroups.ts). */
+    readonly subgroups: SubgroupPlan,
     debug?: Partial<DebugFlags>,
   ) {
     this.debug = { ...debugFlags(), ...debug };
     this.pool = new BufferPool(device);
-    this.cache = new PipelineCache(device, this.debug, this.counters, (s) => this.scopes.push(s));
+    this.cache = new PipelineCache(device, this.debug, this.counters, (s) => this.scopes.push(s), subgroups);
     this.pool.onDestroy = (b) => this.cache.forgetBuffer(b);
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       const last = this.opsInEncoder.at(-1) ?? 'unknown op';
@@ -91,9 +94,12 @@ export class Engine {
     });
   }
 
-  static async create(options: { debug?: Partial<DebugFlags>; gpu?: AcquiredGpu } = {}): Promise<Engine> {
+  /** subgroups: 'auto' unless NORMLAB_SUBGROUPS says otherwise ('unpinned', 'off': the fallbacks). */
+  static async create(options: { debug?: Partial<DebugFlags>; gpu?: AcquiredGpu; subgroups?: SubgroupMode } = {}): Promise<Engine> {
     const gpu = options.gpu ?? (await acquireGpu());
-    return new Engine(gpu.gpu, gpu.device, gpu.adapter, gpu.info, gpu.source, options.debug);
+    const mode = options.subgroups ?? subgroupMode(globalThis.process?.env?.NORMLAB_SUBGROUPS);
+    const subgroups = await probeSubgroups(gpu.device, planSubgroups(subgroupCaps(gpu.adapter, gpu.device), mode));
+    return new Engine(gpu.gpu, gpu.device, gpu.adapter, gpu.info, gpu.source, subgroups, options.debug);
   }
 
   get limits(): GPUSupportedLimits {

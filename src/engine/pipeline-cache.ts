@@ -4,6 +4,7 @@
 import type { DebugFlags } from './debug.js';
 import type { Binding, Constants, Kernel, PendingScope } from './engine.js';
 import { Tensor } from './tensor.js';
+import { checkSubgroupKernel, pinSubgroupSize, usesSubgroups, type SubgroupPlan } from './subgroups.js';
 
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -26,6 +27,7 @@ export class PipelineCache {
     private readonly debug: DebugFlags,
     private readonly counters: { pipelinesCompiled: number; bindGroupsCreated: number },
     private readonly pushScope: (scope: PendingScope) => void,
+    private readonly subgroups: SubgroupPlan,
   ) {}
 
   /** Compiles (or finds) the pipeline for a kernel with its constants. Cached by (kernel, constants). */
@@ -33,11 +35,15 @@ export class PipelineCache {
     const key = pipelineKey(kernel, constants);
     let p = this.pipelines.get(key);
     if (p) return p;
+    // A subgroup kernel is built only with the lanes the engine planned, pinned where it can be.
+    const sg = usesSubgroups(kernel.code);
+    if (sg) checkSubgroupKernel(this.subgroups, kernel.name, constants);
     let module = this.modules.get(kernel.code);
-    if (this.debug.wgsl) console.error(`--- WGSL ${kernel.name} ${JSON.stringify(constants)}\n${kernel.code}`);
+    const code = sg && this.subgroups.pinned ? pinSubgroupSize(kernel.code) : kernel.code;
+    if (this.debug.wgsl) console.error(`--- WGSL ${kernel.name} ${JSON.stringify(constants)}\n${code}`);
     this.device.pushErrorScope('validation');
     if (!module) {
-      module = this.device.createShaderModule({ code: kernel.code, label: kernel.name });
+      module = this.device.createShaderModule({ code, label: kernel.name });
       this.modules.set(kernel.code, module);
     }
     p = this.device.createComputePipeline({

@@ -15,7 +15,7 @@ const LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-const FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'];
+const FEATURES = ['timestamp-query', 'shader-f16', 'subgroups', 'subgroup-size-control'];
 
 export async function adapterReport(engine: Engine) {
   const limits: Record<string, number> = {};
@@ -24,7 +24,7 @@ export async function adapterReport(engine: Engine) {
   return {
     adapter: engine.adapterInfo,
     obtainedVia: engine.source,
-    subgroups: { minSize: i.subgroupMinSize ?? null, maxSize: i.subgroupMaxSize ?? null, convolutionLanes: subgroupLanes(engine) },
+    subgroups: { minSize: i.subgroupMinSize ?? null, maxSize: i.subgroupMaxSize ?? null, convolutionLanes: subgroupLanes(engine), pinned: engine.subgroups.pinned, why: engine.subgroups.reason, probe: engine.subgroups.probe },
     limits,
     features: Object.fromEntries(FEATURES.map((f) => [f, engine.device.features.has(f as GPUFeatureName)])),
   };
@@ -67,7 +67,7 @@ function printKernels(engine: Engine, batch: number, rows: KernelChoiceRow[]): v
   const sg = subgroupLanes(engine);
   const off = [...convOff(engine)];
   out.line(`\nconvolution kernels for SeedNet at batch ${batch} (the table in src/engine/ops/conv2d-select.ts, first matching row wins):`);
-  out.line(`  subgroups   ${sg > 0 ? `${sg} lanes (the adapter's smallest subgroup size)` : 'none usable: the tiled and naive kernels run'}; ${engine.adapterInfo.software ? 'CPU adapter' : 'GPU'}` +
+  out.line(`  subgroups   ${sg > 0 ? `${sg} lanes` : 'not used: the tiled and naive kernels run'} (${engine.subgroups.reason}); ${engine.adapterInfo.software ? 'CPU adapter' : 'GPU'}` +
     `${off.length > 0 ? `; switched off (NORMLAB_CONV_OFF): ${off.join(', ')}` : ''}${engine.debug.naive ? '; NORMLAB_DEBUG=naive: every pass naive' : ''}`);
   for (const input of INPUTS) {
     out.line(`\n  ${input.name}`);
@@ -112,7 +112,8 @@ export const infoCommand: Command = {
       out.line(`obtained via  ${r.obtainedVia}`);
       const sg = r.subgroups;
       out.line(`subgroups     ${sg.minSize === null ? 'sizes not reported' : `${sg.minSize} to ${sg.maxSize} lanes`}${engine.device.features.has('subgroups') ? '' : ' (no subgroups feature)'}; ` +
-        `${sg.convolutionLanes > 0 ? `the subgroup convolution kernels use ${sg.convolutionLanes}` : 'the convolutions run their subgroup-free kernels (tiled, naive: the subgroup ones need 8 to 64 lanes)'}`);
+        `${sg.convolutionLanes > 0 ? `the subgroup convolution kernels use ${sg.convolutionLanes}` : 'the convolutions run their subgroup-free kernels (tiled, naive)'}: ${sg.why}`);
+      if (sg.probe) out.line(`              probe at device creation: ${sg.probe.pass ? 'ok' : 'FAILED'}, ${sg.probe.detail}`);
       out.line('limits');
       for (const [k, v] of Object.entries(r.limits)) out.line(`  ${k.padEnd(36)} ${/Size$/.test(k) ? mib(v) : v}`);
       out.line(`features      ${Object.entries(r.features).map(([f, on]) => `${f} ${on ? 'yes' : 'no'}`).join(', ')}`);

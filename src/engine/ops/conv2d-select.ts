@@ -161,10 +161,8 @@ const OPTION_IDS = new Set(CONV_OPTIONS.map((o) => o.id));
 
 /** The subgroup size the fast kernels use on this engine, or 0 if they cannot run. */
 export function subgroupLanes(engine: Engine): number {
-  if (!engine.device.features.has('subgroups')) return 0;
-  const min = engine.adapter.info.subgroupMinSize ?? 0;
-  // The kernels' register arrays and load rounds assume at least 8 lanes.
-  return min >= 8 && min <= 64 && (min & (min - 1)) === 0 ? min : 0;
+  // What the kernels assume and how it is made sure of: src/engine/subgroups.ts.
+  return engine.subgroups.lanes;
 }
 
 // ---- switching rows off (the bench's variants, and anyone curious) -------------------------------
