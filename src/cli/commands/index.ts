@@ -8,6 +8,7 @@ import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { selftestCommand } from './selftest.js';
 import { explainCommand } from './explain.js';
 import { infoCommand } from './info.js';
 import { downloadCommand } from './download.js';
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   predictCommand,
   summaryCommand,
   gradcheckCommand,
+  selftestCommand,
   explainCommand,
   infoCommand,
   downloadCommand,
