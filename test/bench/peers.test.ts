@@ -1,8 +1,8 @@
 // The peers' contract with `normlab bench`: rows paired by name and ratios, the step breakdown's
 // arithmetic, bench_peer.py's JSON (when Debian's torch is there) and tfjs running on Dawn.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { hasTorch } from '../helpers/torch.js';
+import { runAsync } from '../helpers/cli.js';
 import { pairWithNormlab, peerConvRowNames } from '../../bench/peers/index.js';
 import { parseTorchReport, torchArgs } from '../../bench/peers/torch.js';
 import { benchTfjs } from '../../bench/peers/tfjs.js';
@@ -54,9 +54,9 @@ describe('peer rows', () => {
 });
 
 describe.runIf(hasTorch)('bench_peer.py', () => {
-  it('prints one JSON object whose rows carry normlab bench row names', () => {
+  it('prints one JSON object whose rows carry normlab bench row names', async () => {
     const args = torchArgs({ batch: 2, reps: 1, warmup: 0, layers: ['b7'], stepNorms: ['group'], stepInputs: [{ channels: 1, size: 28 }] });
-    const stdout = execFileSync('/usr/bin/python3', ['scripts/torch/bench_peer.py', ...args], { encoding: 'utf8' });
+    const { stdout } = await runAsync('/usr/bin/python3', ['scripts/torch/bench_peer.py', ...args]);
     const report = parseTorchReport(stdout);
     expect(report.rows.map((r) => r.what)).toEqual([
       'conv cifar10 b7 3x3 forward',

@@ -23,19 +23,19 @@ function pngImage(path: string, w: number, h: number): void {
 }
 
 describe('normlab CLI', () => {
-  it('prints --help for every command and exits 0', () => {
+  it('prints --help for every command and exits 0', async () => {
     for (const c of commands) {
-      const r = normlab(c.name, '--help');
+      const r = await normlab(c.name, '--help');
       expect(r.status, c.name).toBe(0);
       expect(r.stdout, c.name).toContain(c.usage);
       for (const f of c.flags) expect(r.stdout, `${c.name} --${f.name}`).toContain(`--${f.name}`);
     }
-    const top = normlab('--help');
+    const top = await normlab('--help');
     expect(top.status).toBe(0);
     for (const c of commands) expect(top.stdout).toContain(c.name);
   });
 
-  it('answers an unknown command, an unknown flag and a bad value with one line and the usage, exit 2', () => {
+  it('answers an unknown command, an unknown flag and a bad value with one line and the usage, exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /^normlab: unknown command 'frobnicate'$/],
       [['train', '--epoch', '3'], /^normlab train: .*--epoch/],
@@ -63,7 +63,7 @@ describe('normlab CLI', () => {
       [['info', '--adapter', 'radv'], /^normlab info: --adapter: unknown adapter 'radv' \(expected one of lavapipe, lavapipe4/],
     ];
     for (const [args, first] of cases) {
-      const r = normlab(...args);
+      const r = await normlab(...args);
       expect(r.status, args.join(' ')).toBe(2);
       const lines = ourErrors(r);
       expect(lines[0], args.join(' ')).toMatch(first);
@@ -72,8 +72,8 @@ describe('normlab CLI', () => {
     }
   });
 
-  it('info --kernels names the kernel-table row of every SeedNet pass, and follows NORMLAB_CONV_OFF', () => {
-    const r = normlab('info', '--kernels', '--json');
+  it('info --kernels names the kernel-table row of every SeedNet pass, and follows NORMLAB_CONV_OFF', async () => {
+    const r = await normlab('info', '--kernels', '--json');
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { subgroupLanes: number; convKernels: { input: string; layer: string; pass: string; row: string; options: string[]; why: string; inTraining: boolean }[] };
     // 10 convolutions x 3 passes x 2 inputs; b1's input gradient is never computed in training.
@@ -82,23 +82,23 @@ describe('normlab CLI', () => {
     const b2 = info.convKernels.find((k) => k.input === '3x32x32' && k.layer === 'b2' && k.pass === 'forward')!;
     expect(b2.row).toBe(info.subgroupLanes > 0 ? 'sg3x3-tile' : 'tiled');
     for (const k of info.convKernels) expect(k.why.length, k.row).toBeGreaterThan(0);
-    const text = normlab('info', '--kernels');
+    const text = await normlab('info', '--kernels');
     expect(text.stdout).toMatch(/convolution kernels for SeedNet at batch 128/);
     expect(text.stdout).toMatch(/^ {2}c10 {3}weight {3}\S+/m);
     if (info.subgroupLanes > 0) {
       expect(b2.options).toContain('tile-direct');
-      const off = normlabWithEnv({ NORMLAB_CONV_OFF: 'tile-direct' }, 'info', '--kernels');
+      const off = await normlabWithEnv({ NORMLAB_CONV_OFF: 'tile-direct' }, 'info', '--kernels');
       expect(off.status, off.stderr).toBe(0);
       expect(off.stdout).toMatch(/switched off \(NORMLAB_CONV_OFF\): tile-direct/);
       expect(off.stdout).not.toMatch(/tile-direct {2}/);
     }
-    const bad = normlabWithEnv({ NORMLAB_CONV_OFF: 'nonsense' }, 'info', '--kernels');
+    const bad = await normlabWithEnv({ NORMLAB_CONV_OFF: 'nonsense' }, 'info', '--kernels');
     expect(bad.status).not.toBe(0);
     expect(ourErrors(bad)[0]).toMatch(/NORMLAB_CONV_OFF: no convolution row or option 'nonsense'/);
     expect(bad.stderr).not.toMatch(/^\s+at /m);
   });
 
-  it('--adapter and NORMLAB_ADAPTER choose the Vulkan driver, and info says which and its subgroup sizes', () => {
+  it('--adapter and NORMLAB_ADAPTER choose the Vulkan driver, and info says which and its subgroup sizes', async () => {
     type Info = { adapter: { description: string }; obtainedVia: string; subgroups: { minSize: number | null; convolutionLanes: number } };
     for (const [name, lanes, description] of [['lavapipe4', 4, /llvmpipe/], ['lavapipe16', 16, /llvmpipe/], ['swiftshader', 4, /SwiftShader/]] as const) {
       const driver = name === 'swiftshader' ? '/usr/lib/chromium/vk_swiftshader_icd.json' : '/usr/share/vulkan/icd.d/lvp_icd.json';
@@ -106,7 +106,7 @@ describe('normlab CLI', () => {
         console.warn(`skipped --adapter ${name}: no ${driver} on this machine`);
         continue;
       }
-      const r = name === 'lavapipe16' ? normlabWithEnv({ NORMLAB_ADAPTER: name }, 'info', '--json') : normlab('info', '--adapter', name, '--json');
+      const r = name === 'lavapipe16' ? await normlabWithEnv({ NORMLAB_ADAPTER: name }, 'info', '--json') : await normlab('info', '--adapter', name, '--json');
       expect(r.status, r.stderr).toBe(0);
       const info = JSON.parse(r.stdout) as Info;
       expect(info.adapter.description, name).toMatch(description);
@@ -115,7 +115,7 @@ describe('normlab CLI', () => {
       // The subgroup convolution kernels need 8 lanes or more; narrower adapters run the tiled ones.
       expect(info.subgroups.convolutionLanes, name).toBe(lanes >= 8 ? lanes : 0);
     }
-    const bad = normlabWithEnv({ NORMLAB_ADAPTER: 'radv' }, 'info');
+    const bad = await normlabWithEnv({ NORMLAB_ADAPTER: 'radv' }, 'info');
     expect(bad.status).toBe(1);
     expect(ourErrors(bad)).toEqual([expect.stringMatching(/unknown adapter 'radv'/)]);
   });
@@ -124,23 +124,23 @@ describe('normlab CLI', () => {
     expect(NORMLAB_VERSION).toBe(JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
   });
 
-  it('refuses a missing or corrupt checkpoint in one line, without a stack trace', () => {
+  it('refuses a missing or corrupt checkpoint in one line, without a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'normlab-cli-'));
     try {
       const bad = join(dir, 'bad.safetensors');
       writeFileSync(bad, 'not a checkpoint at all');
       for (const path of [join(dir, 'missing.safetensors'), bad]) {
-        const r = normlab('eval', '--checkpoint', path);
+        const r = await normlab('eval', '--checkpoint', path);
         expect(r.status, path).toBe(1);
         const lines = ourErrors(r);
         expect(lines, path).toHaveLength(1);
         expect(lines[0]).toContain(path);
       }
       // normlab report given a directory that is not a comparison: one line naming it, exit 1.
-      const r = normlab('report', dir);
+      const r = await normlab('report', dir);
       expect(r.status).toBe(1);
       expect(ourErrors(r)).toEqual([`normlab report: ${dir}: not a comparison directory (no comparison.json; \`normlab compare --out ${dir}\` writes one)`]);
-      expect(normlab('compare', '--resume', join(dir, 'nothing')).status).toBe(1);
+      expect((await normlab('compare', '--resume', join(dir, 'nothing'))).status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -194,7 +194,7 @@ describe('normlab CLI', () => {
       const other = join(dir, 'report-seed2');
       expect((await normlabAsync('compare', '--data', data, '--norms', 'batch,group', '--seeds', '2-2', '--epochs', '2', '--batch-size', '32', '--out', other)).status).toBe(0);
       const merged = join(dir, 'merged');
-      const m = normlab('report', report, other, '--out', merged);
+      const m = await normlab('report', report, other, '--out', merged);
       expect(m.status, m.stderr).toBe(0);
       expect(m.stderr).toContain('6 runs (batch, group; seeds 0, 1, 2)');
       const mm = JSON.parse(readFileSync(join(merged, 'metrics.json'), 'utf8'));
@@ -207,7 +207,7 @@ describe('normlab CLI', () => {
       expect(mm.stats.runs.filter((x: { seed: number }) => x.seed === 2).map(key)).toEqual(o.stats.runs.map(key));
       expect(mm.stats.runs.filter((x: { seed: number }) => x.seed === 2).map(own)).toEqual(o.stats.runs.map(own));
       // The same directories again overlap; a directory that holds a comparison is not overwritten.
-      expect(ourErrors(normlab('report', report, merged, '--out', join(dir, 'm2')))[0]).toMatch(/^normlab report: .*batch seed 0 is also in /);
+      expect(ourErrors(await normlab('report', report, merged, '--out', join(dir, 'm2')))[0]).toMatch(/^normlab report: .*batch seed 0 is also in /);
       const again = await normlabAsync('compare', '--data', data, '--norms', 'batch', '--seeds', '1', '--epochs', '1', '--out', report);
       expect(again.status).toBe(1);
       expect(ourErrors(again)[0]).toMatch(/already holds a comparison; continue it with --resume/);
@@ -221,7 +221,7 @@ describe('normlab CLI', () => {
 
       // eval --json and --predictions on the checkpoint compare wrote.
       const csv = join(dir, 'pred.csv');
-      const e = normlab('eval', '--checkpoint', join(report, 'checkpoints/batch-seed0.safetensors'), '--data', data, '--json', '--predictions', csv);
+      const e = await normlab('eval', '--checkpoint', join(report, 'checkpoints/batch-seed0.safetensors'), '--data', data, '--json', '--predictions', csv);
       expect(e.status, e.stderr).toBe(0);
       const res = JSON.parse(e.stdout.trim().split('\n').pop()!);
       expect(res.n).toBe(30);
@@ -240,16 +240,16 @@ describe('normlab CLI', () => {
       // predict on a PNG of another size: resized to 32x32 RGB, top classes by name.
       const img = join(dir, 'img.png');
       pngImage(img, 40, 24);
-      const p = normlab('predict', '--checkpoint', join(report, 'checkpoints/group-seed0.safetensors'), img);
+      const p = await normlab('predict', '--checkpoint', join(report, 'checkpoints/group-seed0.safetensors'), img);
       expect(p.status, p.stderr).toBe(0);
       expect(p.stdout).toContain(img);
       expect(CIFAR10_CLASSES.some((c) => p.stdout.includes(c))).toBe(true);
       expect(p.stdout).toMatch(/\d+(\.\d+)?%/);
     });
 
-    it('train --out writes model.safetensors and metrics.json', () => {
+    it('train --out writes model.safetensors and metrics.json', async () => {
       const out = join(dir, 'train');
-      const r = normlab('train', '--data', data, '--norm', 'layer', '--epochs', '1', '--batch-size', '50', '--out', out);
+      const r = await normlab('train', '--data', data, '--norm', 'layer', '--epochs', '1', '--batch-size', '50', '--out', out);
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
       const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));

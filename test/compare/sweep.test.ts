@@ -99,7 +99,7 @@ describe('normlab sweep batch-size', () => {
     await exited;
     expect(first).toBe(true);
     expect(existsSync(join(cut, 'sweep.csv'))).toBe(false);
-    const clash = normlab('sweep', 'batch-size', '--resume', cut, '--epochs', '3');
+    const clash = await normlab('sweep', 'batch-size', '--resume', cut, '--epochs', '3');
     expect(clash.status).toBe(2);
     expect(ourErrors(clash)[0]).toMatch(/--resume continues the saved sweep.*--epochs/);
     const r = await normlabAsync('sweep', 'batch-size', '--resume', cut, '--data', data);

@@ -46,11 +46,11 @@ describe('bad flags', () => {
     ['a sweep size beyond the adapter', ['sweep', 'batch-size', '--sizes', '60000', '--subset', '60000'], /--sizes:.*60000/],
   ];
   for (const [what, args, line] of cases) {
-    it(`${what}: one line naming the flag, the usage, exit 2`, () => failsWith(normlab(...args), 2, line));
+    it(`${what}: one line naming the flag, the usage, exit 2`, async () => failsWith(await normlab(...args), 2, line));
   }
 
-  it('unknown command: one line, then the list of commands, exit 2', () => {
-    const r = normlab('trian');
+  it('unknown command: one line, then the list of commands, exit 2', async () => {
+    const r = await normlab('trian');
     expect(r.status).toBe(2);
     expect(ourErrors(r)[0]).toBe("normlab: unknown command 'trian'");
     expect(r.stderr).toMatch(/^Commands:$/m);
@@ -81,8 +81,8 @@ function idxDir(name: string, change: (files: Record<string, Buffer>) => void = 
 }
 
 describe('a batch too large for the adapter', () => {
-  it('is refused before training, with the limit and the largest batch that fits', () => {
-    const r = normlab('train', '--data', cifar, '--batch-size', '20000', '--epochs', '1', '--out', join(dir, 'never'));
+  it('is refused before training, with the limit and the largest batch that fits', async () => {
+    const r = await normlab('train', '--data', cifar, '--batch-size', '20000', '--epochs', '1', '--out', join(dir, 'never'));
     expect(r.status).toBe(1);
     const lines = ourErrors(r).filter((l) => !/^normlab train: batch norm on/.test(l));
     expect(lines).toHaveLength(1);
@@ -93,8 +93,8 @@ describe('a batch too large for the adapter', () => {
 describe('bad dataset files', () => {
   const train = (d: string) => normlab('train', '--data', d, '--epochs', '1', '--out', join(dir, 'never'));
 
-  it('the good directory trains (the cases below differ from it in one thing)', () => {
-    const r = train(idxDir('good'));
+  it('the good directory trains (the cases below differ from it in one thing)', async () => {
+    const r = await train(idxDir('good'));
     expect(r.status, r.stderr).toBe(0);
   });
 
@@ -107,27 +107,27 @@ describe('bad dataset files', () => {
     ['a missing file', (f) => delete f['t10k-labels-idx1-ubyte'], /t10k-labels-idx1-ubyte: missing/],
   ];
   for (const [what, change, line] of cases) {
-    it(`${what}: one line naming the file, exit 1`, () => failsWith(train(idxDir(what.replace(/\W+/g, '-'), change)), 1, line));
+    it(`${what}: one line naming the file, exit 1`, async () => failsWith(await train(idxDir(what.replace(/\W+/g, '-'), change)), 1, line));
   }
 
-  it('a directory mixing IDX and CIFAR-10 files', () => {
+  it('a directory mixing IDX and CIFAR-10 files', async () => {
     const d = idxDir('mixed');
     copyFileSync(join(cifar, 'data_batch_1.bin'), join(d, 'data_batch_1.bin'));
-    failsWith(train(d), 1, /mixed: mixes MNIST IDX and CIFAR-10 files/);
+    failsWith(await train(d), 1, /mixed: mixes MNIST IDX and CIFAR-10 files/);
   });
 
-  it('a truncated CIFAR-10 batch', () => {
+  it('a truncated CIFAR-10 batch', async () => {
     const d = writeCifarDir(join(dir, 'cifar-cut'), 10, 10);
     truncateSync(join(d, 'data_batch_3.bin'), 3073 * 4 + 100);
-    failsWith(train(d), 1, /data_batch_3\.bin: 12392 bytes is not a whole number of 3073-byte CIFAR-10 records: 4 records and 100 bytes extra/);
+    failsWith(await train(d), 1, /data_batch_3\.bin: 12392 bytes is not a whole number of 3073-byte CIFAR-10 records: 4 records and 100 bytes extra/);
   });
 
-  it('paths that are not dataset directories', () => {
-    failsWith(train(join(dir, 'nowhere')), 1, /nowhere: does not exist/);
+  it('paths that are not dataset directories', async () => {
+    failsWith(await train(join(dir, 'nowhere')), 1, /nowhere: does not exist/);
     writeFileSync(join(dir, 'plain-file'), 'x');
-    failsWith(train(join(dir, 'plain-file')), 1, /plain-file: not a directory/);
+    failsWith(await train(join(dir, 'plain-file')), 1, /plain-file: not a directory/);
     mkdirSync(join(dir, 'empty'));
-    failsWith(train(join(dir, 'empty')), 1, /empty: no dataset found/);
+    failsWith(await train(join(dir, 'empty')), 1, /empty: no dataset found/);
   });
 });
 
@@ -154,8 +154,8 @@ describe('bad checkpoints', () => {
   const evalOf = (p: string) => normlab('eval', '--checkpoint', p, '--data', cifar);
   const good = () => encodeSafetensors(tensorsFor('batch'), meta('batch'));
 
-  it('the good checkpoint evaluates (the cases below differ from it in one thing)', () => {
-    const r = evalOf(write('good', good()));
+  it('the good checkpoint evaluates (the cases below differ from it in one thing)', async () => {
+    const r = await evalOf(write('good', good()));
     expect(r.status, r.stderr).toBe(0);
   });
 
@@ -185,23 +185,23 @@ describe('bad checkpoints', () => {
     ['not a checkpoint at all', () => new TextEncoder().encode('just some text, long enough'), /not a valid safetensors file/],
   ];
   for (const [what, bytes, line] of cases) {
-    it(`${what}: one line naming the file, exit 1`, () => {
+    it(`${what}: one line naming the file, exit 1`, async () => {
       const p = write(what.replace(/\W+/g, '-'), bytes());
-      failsWith(evalOf(p), 1, new RegExp(`^normlab eval: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (.*: )?${line.source}`));
+      failsWith(await evalOf(p), 1, new RegExp(`^normlab eval: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (.*: )?${line.source}`));
     });
   }
 
-  it('--bn-stats on a checkpoint without batch norm: one line naming the file, exit 1; on batch norm it runs', () => {
+  it('--bn-stats on a checkpoint without batch norm: one line naming the file, exit 1; on batch norm it runs', async () => {
     const p = write('group-norm', encodeSafetensors(tensorsFor('group'), meta('group')));
-    failsWith(normlab('eval', '--checkpoint', p, '--data', cifar, '--bn-stats', 'precise'), 1, /group-norm\.safetensors: has no batch norm \(its norm is group\)/);
-    const r = normlab('eval', '--checkpoint', write('bn-stats', good()), '--data', cifar, '--bn-stats', 'batch');
+    failsWith(await normlab('eval', '--checkpoint', p, '--data', cifar, '--bn-stats', 'precise'), 1, /group-norm\.safetensors: has no batch norm \(its norm is group\)/);
+    const r = await normlab('eval', '--checkpoint', write('bn-stats', good()), '--data', cifar, '--bn-stats', 'batch');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/each test batch's own statistics \(batches of 128\)/);
   });
 
-  it('a checkpoint for another input size than the data', () => {
+  it('a checkpoint for another input size than the data', async () => {
     const p = write('mnist-sized', encodeSafetensors(tensorsFor('batch', 1), meta('batch', 1)));
-    failsWith(evalOf(p), 1, /mnist-sized\.safetensors was trained on cifar-10 \(1x32x32, 10 classes\) but .* holds cifar-10 \(3x32x32, 10 classes\)/);
+    failsWith(await evalOf(p), 1, /mnist-sized\.safetensors was trained on cifar-10 \(1x32x32, 10 classes\) but .* holds cifar-10 \(3x32x32, 10 classes\)/);
   });
 
   describe('PNG inputs to predict', () => {
@@ -217,19 +217,19 @@ describe('bad checkpoints', () => {
       return p;
     }
 
-    it('not a PNG, and a truncated PNG: one line naming the file, exit 1', () => {
+    it('not a PNG, and a truncated PNG: one line naming the file, exit 1', async () => {
       const text = join(dir, 'notes.png');
       writeFileSync(text, 'these are not pixels');
-      failsWith(normlab('predict', '--checkpoint', ckpt, text), 1, /notes\.png: not a PNG file \(wrong signature\)/);
+      failsWith(await normlab('predict', '--checkpoint', ckpt, text), 1, /notes\.png: not a PNG file \(wrong signature\)/);
       const whole = readFileSync(png('whole.png', 32, 32));
       const cut = join(dir, 'cut.png');
       writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-      failsWith(normlab('predict', '--checkpoint', ckpt, cut), 1, /cut\.png: cannot decode PNG .*truncated/);
+      failsWith(await normlab('predict', '--checkpoint', ckpt, cut), 1, /cut\.png: cannot decode PNG .*truncated/);
     });
 
-    it('a PNG of another size is resized, and the output says so', () => {
+    it('a PNG of another size is resized, and the output says so', async () => {
       const p = png('big.png', 100, 80);
-      const r = normlab('predict', '--checkpoint', ckpt, p);
+      const r = await normlab('predict', '--checkpoint', ckpt, p);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`${p} (resized from 100x80 to 32x32)`);
     });

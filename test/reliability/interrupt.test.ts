@@ -13,11 +13,11 @@ let data = '';
 const RECIPE = ['--norm', 'batch', '--epochs', '2', '--batch-size', '20', '--augment'];
 let whole = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'normlab-interrupt-'));
   data = writeCifarDir(join(dir, 'cifar'));
   whole = join(dir, 'whole');
-  const r = normlab('train', '--data', data, ...RECIPE, '--out', whole);
+  const r = await normlab('train', '--data', data, ...RECIPE, '--out', whole);
   if (r.status !== 0) throw new Error(`uninterrupted run failed: ${r.stderr}`);
 }, 240_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,18 +47,18 @@ describe('interrupted training', () => {
     expect(state.at.epoch * 10 + state.at.stepInEpoch).toBeGreaterThanOrEqual(3);
     expect(state.at.epoch * 10 + state.at.stepInEpoch).toBeLessThan(20);
 
-    const clash = normlab('train', '--resume', cut, '--epochs', '5');
+    const clash = await normlab('train', '--resume', cut, '--epochs', '5');
     expect(clash.status).toBe(2);
     expect(ourErrors(clash)[0]).toMatch(/--resume continues the saved recipe.*--epochs/);
 
-    const r = normlab('train', '--resume', cut);
+    const r = await normlab('train', '--resume', cut);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming .* at epoch \d step \d+/);
     sameWeights(whole, cut);
     const metrics = JSON.parse(readFileSync(join(cut, 'metrics.json'), 'utf8'));
     expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2]);
 
-    const again = normlab('train', '--resume', cut);
+    const again = await normlab('train', '--resume', cut);
     expect(again.status).toBe(0);
     expect(again.stderr).toMatch(/already holds all 2 epochs/);
   }, 240_000);
@@ -77,14 +77,14 @@ describe('interrupted training', () => {
     expect(stderr).toMatch(/stopped at epoch \d step \d+; saved in .*Continue with: normlab train --resume /);
     expect(existsSync(join(cut, 'train-state.safetensors'))).toBe(true);
 
-    const r = normlab('train', '--resume', cut);
+    const r = await normlab('train', '--resume', cut);
     expect(r.status, r.stderr).toBe(0);
     sameWeights(whole, cut);
   }, 240_000);
 
-  it('stops a diverging run at the step it diverges, naming it, and keeps the last good checkpoint', () => {
+  it('stops a diverging run at the step it diverges, naming it, and keeps the last good checkpoint', async () => {
     const out = join(dir, 'diverged');
-    const r = normlab('train', '--data', data, '--norm', 'batch', '--epochs', '1', '--batch-size', '20', '--schedule', 'constant', '--lr', '100', '--checkpoint-every', '1', '--out', out);
+    const r = await normlab('train', '--data', data, '--norm', 'batch', '--epochs', '1', '--batch-size', '20', '--schedule', 'constant', '--lr', '100', '--checkpoint-every', '1', '--out', out);
     expect(r.status).toBe(1);
     const lines = ourErrors(r).filter((l) => l.startsWith('normlab train:') && !/^normlab train: batch norm/.test(l));
     expect(lines).toHaveLength(1);

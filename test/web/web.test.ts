@@ -148,8 +148,8 @@ describe('normlab serve', () => {
     expect(await exited).toBe(0);
   });
 
-  it('refuses a bad port with the flag and the range', () => {
-    const r = normlab('serve', '--port', '70000');
+  it('refuses a bad port with the flag and the range', async () => {
+    const r = await normlab('serve', '--port', '70000');
     expect(r.status).toBe(2);
     expect(r.stderr.split('\n')[0]).toMatch(/--port.*65535/);
   });
