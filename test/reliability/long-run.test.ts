@@ -44,6 +44,9 @@ describe('a long run', () => {
       for (let s = 1; s <= STEPS; s++) {
         const i = (s * 4) % 64;
         t.step(order.subarray(i, i + 4), drawAugmentation(4, { cropPad: 4, flip: true }, () => rng.next()));
+        // Let the worker's event loop run now and then: 500 steps back to back held it for 9 s
+        // on an idle machine, long enough on a loaded one to time out vitest's worker RPC.
+        if (s % 50 === 0) await new Promise((r) => setImmediate(r));
         if (s === WARMUP || s % 500 === 0) {
           await engine.sync();
           gc();
