@@ -4,6 +4,7 @@
 // own convolution rows, the fused norms, pool, loss, SGD with momentum and weight decay. Another
 // driver sums in another order, so agreement is within a tolerance, not bit for bit.
 import type { Engine } from '../engine/engine.js';
+import type { Tensor } from '../engine/tensor.js';
 import * as ops from '../engine/ops/index.js';
 import { SGD } from '../engine/optim.js';
 import { SeedNet, type NormKind } from '../model/seednet.js';
@@ -52,19 +53,8 @@ export async function trainTrajectory(engine: Engine, norm: NormKind): Promise<T
   const x = engine.keep(engine.tensor(fixtureTensor(11, TRAJECTORY.shape, 1.5), TRAJECTORY.shape));
   const y = engine.keep(engine.tensor(Array.from({ length: n }, (_, i) => hash32(100 + i) % 10), [n], 'u32'));
   const opt = new SGD(engine, model.parameters, TRAJECTORY.sgd);
-  const losses: number[] = [];
   try {
-    for (let s = 0; s < TRAJECTORY.steps; s++) {
-      const loss = engine.tidy(() => {
-        const l = ops.logSoftmaxNll(model.forward(x, true), y);
-        l.backward();
-        opt.step();
-        opt.zeroGrad();
-        return l;
-      });
-      losses.push((await loss.read())[0]!);
-      loss.dispose();
-    }
+    const losses = await sgdSteps(model, opt, x, y, TRAJECTORY.steps);
     const moved: Record<string, number> = {};
     for (const [name, t] of model.tensors) {
       const v = await t.read();
@@ -78,6 +68,23 @@ export async function trainTrajectory(engine: Engine, norm: NormKind): Promise<T
     opt.dispose();
     model.dispose();
   }
+}
+
+/** `steps` training steps on one batch (forward in training mode, backward, SGD): each step's loss. */
+export async function sgdSteps(model: SeedNet, opt: SGD, x: Tensor, y: Tensor, steps: number): Promise<number[]> {
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const loss = model.engine.tidy(() => {
+      const l = ops.logSoftmaxNll(model.forward(x, true), y);
+      l.backward();
+      opt.step();
+      opt.zeroGrad();
+      return l;
+    });
+    losses.push((await loss.read())[0]!);
+    loss.dispose();
+  }
+  return losses;
 }
 
 /** The worst relative difference from the recorded trajectory, and where it is. */

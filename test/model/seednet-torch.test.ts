@@ -8,6 +8,7 @@ import { SGD } from '../../src/engine/optim.js';
 import { noGrad } from '../../src/engine/autograd.js';
 import { SeedNet, paramSpecs, type NormKind } from '../../src/model/seednet.js';
 import { fixtureTensor, hash32 } from '../../src/reference/norm.js';
+import { sgdSteps } from '../../src/check/trajectory.js';
 
 interface Sample {
   indices: number[];
@@ -67,18 +68,7 @@ describe('SeedNet training steps match PyTorch', () => {
       expect(labels).toEqual(c.labels);
       const y = engine.keep(engine.tensor(labels, [labels.length], 'u32'));
       const opt = new SGD(engine, model.parameters, { lr: fixture.sgd.lr, momentum: fixture.sgd.momentum, weightDecay: fixture.sgd.weightDecay });
-      const losses: number[] = [];
-      for (let s = 0; s < fixture.steps; s++) {
-        const loss = engine.tidy(() => {
-          const l = ops.logSoftmaxNll(model.forward(x, true), y);
-          l.backward();
-          opt.step();
-          opt.zeroGrad();
-          return l;
-        });
-        losses.push((await loss.read())[0]!);
-        loss.dispose();
-      }
+      const losses = await sgdSteps(model, opt, x, y, fixture.steps);
       // float32 through ~40 kernels and 3 optimizer steps: agreement to a few parts in 1e5.
       losses.forEach((l, i) => expect(Math.abs(l - c.losses[i]!) / c.losses[i]!).toBeLessThan(2e-5));
       for (const [name, want] of Object.entries(c.params)) {
