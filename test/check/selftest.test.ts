@@ -29,6 +29,15 @@ describe('normlab selftest', () => {
     expect(r.stdout).toMatch(/^\d+ of \d+ checks passed in \d+ s/m);
   });
 
+  it('--json: the result alone on stdout, the progress on stderr', async () => {
+    const r = await normlab('selftest', '--only', 'subgroups,training', '--quick', '--json');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ failed: 0, passed: 3, quick: true, groups: { subgroups: { passed: 1, failed: 0 }, training: { passed: 2, failed: 0 } } });
+    expect(report.checks.map((c: { group: string }) => c.group)).toEqual(['subgroups', 'training', 'training']);
+    expect(r.stderr).toMatch(/^ok +training +SeedNet batch norm/m);
+  });
+
   it('names an unknown group in one line, exit 2', async () => {
     const r = await normlab('selftest', '--only', 'conv,everything');
     expect(r.status).toBe(2);
