@@ -2,6 +2,7 @@
 // kernels read, the zero-padded copy, the workgroup grid, and the weight gradient's chunking.
 import type { Engine, Kernel, Constants } from '../engine.js';
 import { workgroups1d } from '../engine.js';
+import { paramBuffer } from '../params.js';
 import type { Tensor } from '../tensor.js';
 import type { Conv2dDims } from './conv2d-select.js';
 import prepOwnWgsl from '../../shaders/conv2d_prep.wgsl';
@@ -23,30 +24,7 @@ export const sgModule = (family: string, common = sgCommonWgsl): string => withS
 export { sgCommonWgsl };
 const K_PAD = kernel(prepWgsl, 'pad');
 
-// The kernels read sizes from a small uniform buffer (`prm` in the WGSL) instead of override
-// constants, so each kernel compiles once per structural choice rather than once per layer shape
-// (lavapipe takes 1-3 s per large kernel). One buffer per distinct parameter list, made once with
-// mappedAtCreation (no queue write, so no submit inside a step) and kept for the engine's life;
-// steady training reuses the same buffers, and with them the cached bind groups.
-const PARAM_WORDS = 16;
-const paramBuffers = new WeakMap<Engine, Map<string, GPUBuffer>>();
-
-function paramBuffer(engine: Engine, module: string, words: number[]): GPUBuffer {
-  if (words.length > PARAM_WORDS || words.some((v) => !Number.isInteger(v) || v < 0 || v >= 2 ** 32)) {
-    throw new Error(`conv2d: bad kernel parameters ${words.join(',')}`);
-  }
-  let cache = paramBuffers.get(engine);
-  if (!cache) paramBuffers.set(engine, (cache = new Map()));
-  const key = `${module}:${words.join(',')}`;
-  let buffer = cache.get(key);
-  if (!buffer) {
-    buffer = engine.device.createBuffer({ label: `conv2d params ${key}`, size: 4 * PARAM_WORDS, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-    new Uint32Array(buffer.getMappedRange()).set(words);
-    buffer.unmap();
-    cache.set(key, buffer);
-  }
-  return buffer;
-}
+// The kernels read sizes from a small uniform buffer (`prm` in the WGSL): src/engine/params.ts.
 
 /** conv2d_prep.wgsl's Params (conv2d_tiled.wgsl shares them), in field order. */
 export interface HelperParams {
