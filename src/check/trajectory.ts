@@ -45,8 +45,9 @@ export interface Trajectory {
 export async function trainTrajectory(engine: Engine, norm: NormKind): Promise<Trajectory> {
   const [n] = TRAJECTORY.shape;
   const init = new Map<string, Float32Array>();
+  const initOf = initParams(TRAJECTORY.seed);
   const model = new SeedNet(engine, { inChannels: 1, norm, groups: 4, classes: 10 }, (spec) => {
-    const v = initParams(TRAJECTORY.seed)(spec);
+    const v = initOf(spec);
     init.set(spec.name, v);
     return v;
   });

@@ -2,8 +2,9 @@
 // mappedAtCreation (no queue write, so no submit inside a step) and kept for the engine's life.
 // Sizes read this way instead of as `override` constants compile a kernel once per structural
 // choice rather than once per shape (lavapipe compiles each pipeline with LLVM the first time it
-// runs: 0.5-3 s on a cold shader cache), and steady training reuses the same buffers and with them
-// the cached bind groups.
+// runs: selftest's two quick training checks, 87 pipelines, took 34 s on a cold shader cache and
+// 2.3 s on a warm one), and steady training reuses the same buffers and with them the cached bind
+// groups.
 import type { Engine } from './engine.js';
 
 const PARAM_WORDS = 16;

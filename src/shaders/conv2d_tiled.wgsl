@@ -59,16 +59,21 @@ struct Tile {
   acc: array<array<vec4f, 2>, 8>,
 }
 
+// Segment t's image, output row and first column: (n, oy, x0).
+fn segment_at(t: u32) -> vec3u {
+  return vec3u(t / (prm.segs * prm.h), (t / prm.segs) % prm.h, (t % prm.segs) * P);
+}
+
 fn conv_tile(t: u32, cob: u32) -> Tile {
-  let xs = t % prm.segs;
-  let oy = (t / prm.segs) % prm.h;
-  let n = t / (prm.segs * prm.h);
+  let at = segment_at(t);
+  let n = at.x;
+  let oy = at.y;
   let wp4 = prm.wp / 4u;
   let nv = (P + K - 1u + 3u) / 4u;
   let kk = K * K;
   var tile: Tile;
   for (var ci = 0u; ci < prm.ci; ci++) {
-    let rowBase = ((n * prm.ci + ci) * prm.hp + oy) * wp4 + xs * (P / 4u);
+    let rowBase = ((n * prm.ci + ci) * prm.hp + oy) * wp4 + at.z / 4u;
     let wBase = (cob * prm.ci + ci) * kk * CV;
     for (var kh = 0u; kh < K; kh++) {
       var r: array<vec4f, 3>;
@@ -97,9 +102,10 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let t = min(t0, prm.count - 1u);
   let tile = conv_tile(t, wid.z);
   if (t0 >= prm.count) { return; }
-  let x0 = (t % prm.segs) * P;
-  let oy = (t / prm.segs) % prm.h;
-  let n = t / (prm.segs * prm.h);
+  let at = segment_at(t);
+  let n = at.x;
+  let oy = at.y;
+  let x0 = at.z;
   for (var j = 0u; j < CV; j++) {
     for (var c = 0u; c < 4u; c++) {
       let co = (wid.z * CV + j) * 4u + c;
@@ -120,9 +126,10 @@ fn forward_v4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let t = min(t0, prm.count - 1u);
   let tile = conv_tile(t, wid.z);
   if (t0 >= prm.count) { return; }
-  let x0 = (t % prm.segs) * P;
-  let oy = (t / prm.segs) % prm.h;
-  let n = t / (prm.segs * prm.h);
+  let at = segment_at(t);
+  let n = at.x;
+  let oy = at.y;
+  let x0 = at.z;
   for (var j = 0u; j < CV; j++) {
     for (var c = 0u; c < 4u; c++) {
       let co = (wid.z * CV + j) * 4u + c;
