@@ -28,6 +28,14 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'ghost-batch', type: 'int', min: 1, max: 65536, metavar: 'B', help: 'batch norm: statistics over consecutive sub-batches of B images (ghost batch norm); must divide --batch-size' },
   { name: 'augment', type: 'bool', help: 'random crop (padding 4) and horizontal flip, on the GPU' },
   { name: 'eval-batch-size', type: 'int', min: 1, max: 65536, help: 'images per evaluation batch', default: D.evalBatchSize },
+  {
+    name: 'probe-every',
+    type: 'int',
+    min: 1,
+    max: 1_000_000,
+    metavar: 'N',
+    help: 'every N steps, measure inside the network: activation mean/std per layer, gradient norms, update ratios, internal covariate shift, the loss band and gradient predictiveness, on copies (training unchanged); see README, "Inside the network"',
+  },
 ];
 
 export function trainConfigFromArgs(args: ParsedArgs, norm: NormKind): TrainConfig {
@@ -55,6 +63,7 @@ export function trainConfigFromArgs(args: ParsedArgs, norm: NormKind): TrainConf
     seed: num(args, 'seed'),
     augment: bool(args, 'augment'),
     evalBatchSize: num(args, 'eval-batch-size'),
+    ...(optNum(args, 'probe-every') !== undefined ? { probeEvery: optNum(args, 'probe-every') } : {}),
   };
 }
 

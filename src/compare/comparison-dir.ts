@@ -60,14 +60,26 @@ export interface RunRecord {
   /** Batch norm: final test accuracy under running, precise and batch statistics (src/train/bn-stats.ts). */
   bnStats?: BnStatsAudit;
   adapter: AdapterSummary;
+  /** With --probe-every: the probes' file (relative to the directory) and what they cost. */
+  probes?: RunProbes;
   /** Wall-clock seconds of the run, training and evaluation. */
   seconds: number;
   finishedAt: string;
 }
 
+export interface RunProbes {
+  file: string;
+  every: number;
+  steps: number;
+  /** Wall time of the probe phases, and of the whole training (epochs, probes included). */
+  seconds: number;
+  trainingSeconds: number;
+}
+
 export const runStem = (norm: NormName, seed: number) => `${norm}-seed${seed}`;
 export const resultsPath = (norm: NormName, seed: number) => `results/${runStem(norm, seed)}.json`;
 export const predictionsPath = (norm: NormName, seed: number) => `predictions/${runStem(norm, seed)}.csv`;
+export const probesPath = (norm: NormName, seed: number) => `probes/${runStem(norm, seed)}.csv`;
 export const checkpointPath = (norm: NormName, seed: number) => `checkpoints/${runStem(norm, seed)}.safetensors`;
 
 export function writeManifest(dir: string, m: Omit<ComparisonManifest, 'format' | 'formatVersion'>): void {

@@ -21,6 +21,8 @@ export function recipeOf(cfg: TrainConfig, subset: number | undefined, testSubse
     testSubset: testSubset ?? 'all',
     evalBatchSize: cfg.evalBatchSize,
     ghostBatch: cfg.ghostBatch,
+    // Only when on, so a recipe without probes reads as before.
+    ...(cfg.probeEvery ? { probeEvery: cfg.probeEvery } : {}),
   };
 }
 
@@ -43,6 +45,7 @@ export function configOf(recipe: ComparisonManifest['recipe'], path: string): { 
       augment: recipe.augment === true,
       evalBatchSize: n('evalBatchSize'),
       ghostBatch: typeof recipe.ghostBatch === 'number' ? recipe.ghostBatch : 0,
+      ...(typeof recipe.probeEvery === 'number' ? { probeEvery: recipe.probeEvery } : {}),
     },
     subset: typeof recipe.subset === 'number' ? recipe.subset : undefined,
     testSubset: typeof recipe.testSubset === 'number' ? recipe.testSubset : undefined,

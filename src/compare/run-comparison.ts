@@ -12,7 +12,9 @@ import { Trainer, type EpochMetrics, type TrainConfig } from '../train/trainer.j
 import { TrainingDivergedError } from '../engine/errors.js';
 import { ProgressPrinter, formatDuration } from '../train/progress.js';
 import type { NormName } from '../report/types.js';
-import { checkpointPath, isFinished, predictionsPath, writeRun, type RunRecord } from './comparison-dir.js';
+import { checkpointPath, isFinished, predictionsPath, probesPath, writeRun, type RunProbes, type RunRecord } from './comparison-dir.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { probeCsv, type ProbeRecord } from '../train/probe-records.js';
 
 export interface ComparisonPlan {
   dir: string;
@@ -68,7 +70,9 @@ export async function runTasks(engine: Engine, all: RunTask[], progress: Progres
     const t0 = performance.now();
     const trainer = new Trainer(engine, plan.dataset, cfg);
     try {
-      const { epochs, predictions, diverged } = await trainRun(trainer, printer, plan, cfg, tag, progress);
+      const { epochs, predictions, diverged, probes } = await trainRun(trainer, printer, plan, cfg, tag, progress);
+      const probeFile = probes ? writeProbes(plan.dir, norm, seed, probes, trainer, epochs) : undefined;
+      if (probeFile) progress.message(`${tag} ${probeShareText(probeFile)}`);
       const bnStats = norm === 'batch' && !diverged ? await trainer.auditBatchNorm() : undefined;
       if (bnStats) {
         const p = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -88,6 +92,7 @@ export async function runTasks(engine: Engine, all: RunTask[], progress: Progres
           ...(diverged ? { diverged } : {}),
           ...(bnStats ? { bnStats } : {}),
           adapter: engine.adapterInfo,
+          ...(probeFile ? { probes: probeFile } : {}),
           seconds,
           finishedAt: new Date().toISOString(),
         },
@@ -114,13 +119,15 @@ async function trainRun(
   cfg: TrainConfig,
   label: string,
   progress: ProgressPrinter,
-): Promise<{ epochs: EpochMetrics[]; predictions: Uint8Array | undefined; diverged: RunRecord['diverged'] }> {
+): Promise<{ epochs: EpochMetrics[]; predictions: Uint8Array | undefined; diverged: RunRecord['diverged']; probes: ProbeRecord[] | undefined }> {
   const { norm, seed } = cfg;
   let predictions: Uint8Array | undefined;
   const epochs: EpochMetrics[] = [];
+  const probes: ProbeRecord[] | undefined = cfg.probeEvery ? [] : undefined;
   try {
     await trainer.run({
       testPredictions: true,
+      onProbes: (r) => void probes?.push(...r),
       onProgress: (p) => printer.step(p),
       onEpoch: async (m, model, test) => {
         printer.epoch(norm, m);
@@ -129,12 +136,27 @@ async function trainRun(
         await saveCheckpoint(join(plan.dir, checkpointPath(norm as NormName, seed)), model, checkpointMeta(plan.dataset, cfg, m.epoch, plan.subset));
       },
     });
-    return { epochs, predictions, diverged: undefined };
+    return { epochs, predictions, diverged: undefined, probes };
   } catch (e) {
     // A diverged run is a result too (this norm, seed and learning rate do not train): recorded,
     // left out of the statistics and named in the report, and the comparison goes on.
     if (!(e instanceof TrainingDivergedError)) throw e;
     progress.message(`${label} ${e.message}; recorded as diverged, the comparison goes on`);
-    return { epochs, predictions: undefined, diverged: { epoch: e.epoch, step: e.step, message: e.message } };
+    return { epochs, predictions: undefined, diverged: { epoch: e.epoch, step: e.step, message: e.message }, probes };
   }
+}
+
+/** Writes a run's probe records (before its results file, which marks the run finished). */
+function writeProbes(dir: string, norm: NormName, seed: number, records: ProbeRecord[], trainer: Trainer, epochs: EpochMetrics[]): RunProbes {
+  mkdirSync(join(dir, 'probes'), { recursive: true });
+  const file = probesPath(norm, seed);
+  writeFileAtomic(join(dir, file), probeCsv(records));
+  const cost = trainer.probeCost!;
+  return { file, every: cost.every, steps: cost.steps, seconds: cost.seconds, trainingSeconds: epochs.reduce((a, m) => a + m.seconds, 0) };
+}
+
+/** "probes every 10 steps: 14 probe steps took 154 s of 240 s of training (64%)". */
+export function probeShareText(p: Pick<RunProbes, 'every' | 'steps' | 'seconds' | 'trainingSeconds'>): string {
+  const share = p.trainingSeconds > 0 ? ` (${((100 * p.seconds) / p.trainingSeconds).toFixed(0)}%)` : '';
+  return `probes every ${p.every} steps: ${p.steps} probe steps took ${formatDuration(p.seconds)} of ${formatDuration(p.trainingSeconds)} of training${share}`;
 }

@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { UserError } from '../engine/errors.js';
 import * as ops from '../engine/ops/index.js';
+import type { Tap } from '../train/probes.js';
 import { applyNorm, ghostSubBatch, normParams, type BnEvalStatistics, type NormKind, NORM_KINDS } from './norms.js';
 
 export { NORM_KINDS, type NormKind };
@@ -173,14 +174,16 @@ export class SeedNet {
    * Logits [N, classes] for standardised input x [N, C_in, H, W]. Batch norm only:
    * `evalStatistics` 'batch' normalises each evaluation batch with its own statistics instead of the
    * running ones; `momentum` replaces BN_MOMENTUM in training (1: the running buffers take each
-   * batch's statistics, which precise statistics read).
+   * batch's statistics, which precise statistics read). `tap` sees each layer's convolution output
+   * and its block's output (the probes, src/train/probes.ts); it only reads them.
    */
-  forward(x: Tensor, training: boolean, opts: { evalStatistics?: BnEvalStatistics; momentum?: number } = {}): Tensor {
+  forward(x: Tensor, training: boolean, opts: { evalStatistics?: BnEvalStatistics; momentum?: number; tap?: Tap } = {}): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== this.cfg.inChannels) {
       throw new Error(`SeedNet expects [N, ${this.cfg.inChannels}, H, W], got [${x.shape}]`);
     }
     // BatchNorm2d counts its forwards: fed ghost sub-batches one by one it would count each.
     if (training) this.batchesTracked += x.shape[0]! / ghostSubBatch(this.cfg.ghostBatch ?? 0, x.shape[0]!);
+    const { tap, ...normOpts } = opts;
     let h = x;
     for (const l of LAYERS) {
       if (l.kind === 'maxpool') h = ops.maxPool2d(h);
@@ -189,16 +192,18 @@ export class SeedNet {
         const pad = l.kernel === 3 ? 1 : 0;
         const weight = this.t(l.kind === 'block' ? `${l.name}.conv.weight` : `${l.name}.weight`);
         let y = ops.conv2d(h, weight, { padding: pad });
+        tap?.(l.name, 'conv', y);
         if (l.kind === 'block') {
           y = applyNorm(this.cfg.norm, y, (n) => this.t(`${l.name}.norm.${n}`), {
             training,
             groups: this.cfg.groups,
             relu: true,
             ghostBatch: this.cfg.ghostBatch,
-            ...opts,
+            ...normOpts,
           });
         }
         h = l.skip ? ops.add(h, y) : y;
+        tap?.(l.name, 'out', h);
       }
     }
     return ops.reshape(h, [x.shape[0]!, this.cfg.classes]);
@@ -208,4 +213,13 @@ export class SeedNet {
     for (const t of this.tensors.values()) t.dispose();
     this.tensors.clear();
   }
+}
+
+/** SeedNet's convolutions with their parameters, in forward order: the layers the probes measure. */
+export function probeLayers(model: SeedNet): { name: string; weight: Tensor; params: Tensor[] }[] {
+  return LAYERS.filter((l) => l.kind === 'block' || l.kind === 'conv').map((l) => {
+    const prefix = `${l.name}.`;
+    const params = model.specs.filter((s) => !s.buffer && s.name.startsWith(prefix)).map((s) => model.tensors.get(s.name)!);
+    return { name: l.name, weight: model.tensors.get(l.kind === 'block' ? `${l.name}.conv.weight` : `${l.name}.weight`)!, params };
+  });
 }

@@ -8,6 +8,8 @@ import { SGD, type SGDState } from '../engine/optim.js';
 import { TrainingDivergedError, UserError } from '../engine/errors.js';
 import { createRng, deriveSeed } from '../check/rng.js';
 import { SeedNet, type NormKind, type ParamSpec } from '../model/seednet.js';
+import { TrainingProbes, type ProbeCost } from './training-probes.js';
+import type { ProbeRecord } from './probe-records.js';
 import { loadInto, type LoadedCheckpoint } from '../model/checkpoint.js';
 import type { Dataset } from './data/dataset.js';
 import { GpuSplit, drawAugmentation } from './data/gpu-data.js';
@@ -33,6 +35,8 @@ export interface TrainConfig {
   evalBatchSize: number;
   /** Batch norm: ghost batch norm's sub-batch (0: off, statistics over the whole batch). */
   ghostBatch: number;
+  /** Probes every this many steps (src/train/probes.ts); 0 or absent: none, and training is as without. */
+  probeEvery?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -173,7 +177,10 @@ export interface TrainHooks {
   onCheckpoint?: (state: PartialEpoch, model: SeedNet) => Promise<void>;
   /** Polled after every step; true ends the run after that step, with a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** The probe records read back since the last call (with the progress readback, a checkpoint or an epoch's end). */
+  onProbes?: (records: ProbeRecord[]) => void | Promise<void>;
 }
+
 
 export class Trainer {
   readonly model: SeedNet;
@@ -187,6 +194,9 @@ export class Trainer {
   readonly schedule: StepSchedule;
   /** Where hooks.shouldStop ended the last run(), or null when it ran to the end. */
   stoppedAt: RunPosition | null = null;
+  private readonly probes: TrainingProbes | null = null;
+  /** The batch size of the step last recorded (the probes' passes read the same batch). */
+  private lastBatch = 0;
 
   constructor(
     readonly engine: Engine,
@@ -209,11 +219,23 @@ export class Trainer {
     this.batches = new BatchBuffers(engine, dataset);
     this.lossSum = engine.keep(engine.zeros([1], 'f32', 'epoch loss sum'));
     this.correct = engine.keep(engine.zeros([1], 'u32', 'epoch correct'));
+    if ((cfg.probeEvery ?? 0) > 0) {
+      this.probes = new TrainingProbes(engine, this.model, cfg.probeEvery!, cfg.lr, this.stepsPerEpoch, (tap) => {
+        const { x, y } = this.batches.get(this.lastBatch);
+        return ops.logSoftmaxNll(this.model.forward(x, true, { tap }), y);
+      });
+    }
+  }
+
+  /** What the probes cost so far: probe steps and the seconds their phases took (null without probes). */
+  get probeCost(): ProbeCost | null {
+    return this.probes?.cost ?? null;
   }
 
   /** Records one training step on the given images. */
   step(indices: Uint32Array, augment: Uint32Array | undefined): void {
     const { x, y } = this.batches.get(indices.length);
+    this.lastBatch = indices.length;
     this.engine.tidy(() => {
       this.train.gather(indices, x, y, augment);
       const logits = this.model.forward(x, true);
@@ -262,12 +284,17 @@ export class Trainer {
     for (let s = firstStep; s < this.stepsPerEpoch; s++) {
       const indices = order.subarray(s * B, Math.min(n, (s + 1) * B));
       const aug = this.cfg.augment ? drawAugmentation(indices.length, { cropPad: 4, flip: true }, () => augRng.next()) : undefined;
+      const global = (epoch - 1) * this.stepsPerEpoch + s;
+      const probing = this.probes?.due(global) === true;
+      if (probing) this.probes!.beforeStep();
       this.step(indices, aug);
+      if (probing) await this.probes!.afterStep(global, epoch);
       const done = s + 1;
       const stop = hooks.shouldStop?.() === true && done < this.stepsPerEpoch;
       if (hooks.onCheckpoint && done < this.stepsPerEpoch && (stop || (every > 0 && done % every === 0))) {
         await this.checkFinite();
         const acc = await this.readAccumulators();
+        await this.probes?.read(hooks.onProbes);
         await hooks.onCheckpoint({ position: { epoch, step: done }, ...acc }, this.model);
       }
       const now = performance.now();
@@ -275,6 +302,7 @@ export class Trainer {
       if (hooks.onProgress && (now - lastReport >= interval || done === this.stepsPerEpoch || stop)) {
         await this.checkFinite();
         const acc = await this.readAccumulators();
+        await this.probes?.read(hooks.onProbes);
         const t = performance.now();
         lastReport = t;
         const images = Math.min(n, done * B);
@@ -293,12 +321,14 @@ export class Trainer {
         });
       }
       if (stop) {
+        await this.probes?.read(hooks.onProbes);
         this.stoppedAt = { epoch, step: done };
         return null;
       }
     }
     await this.checkFinite();
     const acc = await this.readAccumulators();
+    await this.probes?.read(hooks.onProbes);
     return { loss: acc.lossSum / n, accuracy: acc.correct / n, seconds: (performance.now() - start) / 1000 };
   }
 
@@ -404,5 +434,6 @@ export class Trainer {
     this.batches.dispose();
     this.lossSum.dispose();
     this.correct.dispose();
+    this.probes?.dispose();
   }
 }

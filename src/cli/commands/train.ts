@@ -1,5 +1,5 @@
 // normlab train: one norm, the SEEDNET.md recipe by default; writes a checkpoint and metrics.
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../engine/engine.js';
 import { NORM_KINDS, type NormKind } from '../../model/seednet.js';
@@ -11,6 +11,8 @@ import { loadDataset } from '../../train/data/load.js';
 import { subsetTrain } from '../../train/data/dataset.js';
 import { Trainer, type EpochMetrics, type PartialEpoch, type TrainConfig } from '../../train/trainer.js';
 import { ProgressPrinter } from '../../train/progress.js';
+import { PROBE_CSV_HEADER, probeCsvLines } from '../../train/probe-records.js';
+import { probeShareText } from '../../compare/run-comparison.js';
 import { bool, optNum, str, type ParsedArgs } from '../args.js';
 import { out, type Command } from '../command.js';
 import { TRAIN_FLAGS, subsetFromArgs, trainConfigFromArgs } from '../train-flags.js';
@@ -28,6 +30,7 @@ interface TrainRunFile {
 const MODEL_FILE = 'model.safetensors';
 const STATE_FILE = 'train-state.safetensors';
 const METRICS_FILE = 'metrics.json';
+const PROBES_FILE = 'probes.csv';
 
 const RECIPE_KEYS: readonly (keyof TrainConfig)[] = ['norm', 'groups', 'epochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'schedule', 'seed', 'augment', 'evalBatchSize'];
 
@@ -37,6 +40,7 @@ function recipeOf(state: LoadedTrainState, dir: string): { cfg: TrainConfig; sub
   const missing = RECIPE_KEYS.filter((k) => r[k] === undefined);
   if (missing.length > 0) throw new UserError(`--resume ${dir}: ${STATE_FILE} lacks the recipe's ${missing.join(', ')}`);
   const cfg = Object.fromEntries(RECIPE_KEYS.map((k) => [k, r[k]])) as unknown as TrainConfig;
+  if (typeof r.probeEvery === 'number') cfg.probeEvery = r.probeEvery;
   const subset = typeof r.subset === 'number' ? r.subset : undefined;
   return { cfg, subset };
 }
@@ -132,11 +136,15 @@ export const trainCommand: Command = {
       const runFile: TrainRunFile = { norm, config: cfg, subset: subset ?? null, dataset: ds.name, data: ds.source, epochs: metrics };
       writeFileAtomic(join(dir, METRICS_FILE), `${JSON.stringify(runFile, null, 2)}\n`);
     };
+    // Probe records are appended as they are read; a resumed run's repeated steps are read back as their last copy.
+    const probesPath = join(dir, PROBES_FILE);
+    if (cfg.probeEvery && !existsSync(probesPath)) appendFileSync(probesPath, `${PROBE_CSV_HEADER}\n`);
     try {
       if (resume && from) trainer.restore(resume.checkpoint, resume.optimizer, from.position);
       await trainer.run(
         {
           onProgress: (p) => progress.step(p),
+          onProbes: (records) => appendFileSync(probesPath, records.flatMap(probeCsvLines).map((l) => `${l}\n`).join('')),
           checkpointEverySteps: optNum(args, 'checkpoint-every'),
           shouldStop: () => stopRequested,
           onCheckpoint: async (partial, model) => {
@@ -172,6 +180,11 @@ export const trainCommand: Command = {
       return 130;
     }
     if (bool(args, 'json')) out.line(JSON.stringify(metrics));
+    const cost = trainer.probeCost;
+    if (cost) {
+      const trainingSeconds = metrics.slice(previous.length).reduce((a, m) => a + m.seconds, 0);
+      progress.message(`${probeShareText({ ...cost, trainingSeconds })}; written to ${probesPath}`);
+    }
     progress.message(`wrote ${join(dir, MODEL_FILE)}, ${join(dir, METRICS_FILE)} and ${join(dir, STATE_FILE)} (for --resume)`);
     return 0;
   },

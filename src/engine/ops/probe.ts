@@ -3,11 +3,13 @@
 // sizes). Forward only: a probe reads, it is not differentiated. Kernel: src/shaders/probe.wgsl;
 // float64 reference: src/reference/probe.ts.
 import wgsl from '../../shaders/probe.wgsl';
-import type { Kernel } from '../engine.js';
+import stepWgsl from '../../shaders/probe-step.wgsl';
+import { workgroups1d, type Kernel } from '../engine.js';
 import { paramBuffer } from '../params.js';
 import type { Tensor } from '../tensor.js';
 
 const PROBE: Kernel = { name: 'probe', code: wgsl, entryPoint: 'probe' };
+const STEP_ALONG: Kernel = { name: 'probe step', code: stepWgsl, entryPoint: 'step_along' };
 const MODE = { moments: 0, norm: 1, distance: 2 } as const;
 
 function checked(op: string, x: Tensor, out: Tensor, slot: number, width: number): void {
@@ -40,4 +42,18 @@ export function probeDistance(a: Tensor, b: Tensor, out: Tensor, slot: number): 
   checked('probeDistance', a, out, slot, 1);
   if (b.size !== a.size || b.dtype !== 'f32') throw new Error(`probeDistance: ${a} and ${b} differ in size or type`);
   probe(MODE.distance, a, b, out, slot);
+}
+
+/**
+ * out = w - eta * g: the weights w moved by eta along the gradient g (the probes' loss band and
+ * gradient predictiveness). out may be the parameter's own tensor; w and g are copies.
+ */
+export function probeStepAlong(w: Tensor, g: Tensor, eta: number, out: Tensor): void {
+  if (w.size !== g.size || w.size !== out.size || [w, g, out].some((t) => t.dtype !== 'f32')) {
+    throw new Error(`probeStepAlong: ${w}, ${g} and ${out} must be f32 tensors of one size`);
+  }
+  if (!Number.isFinite(eta)) throw new Error(`probeStepAlong: eta ${eta} is not finite`);
+  const bits = new Uint32Array(Float32Array.of(eta).buffer)[0]!;
+  const prm = paramBuffer(w.engine, 'probe step', [w.size, bits]);
+  w.engine.dispatch(STEP_ALONG, { bindings: [w, g, out, prm], workgroups: workgroups1d(w.size, 256), op: `probe step ${out.label}` });
 }
