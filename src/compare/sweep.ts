@@ -1,10 +1,12 @@
-// A batch-size sweep on disk: every norm at every batch size for every seed, under one recipe
-// otherwise, the learning rate scaled linearly with the batch size by default (Wu & He 2018 did the
-// same). A sweep directory holds
-//   sweep.json     what was asked: sizes, norms, seeds, the learning-rate rule, the recipe, the dataset
-//   b2/, b4/, ...  one comparison directory per batch size (comparison-dir.ts), resumable and
-//                  mergeable exactly as a comparison's
-// The runs are ordered seeds outer, then sizes, then norms; `--shard i/n` takes every n-th of them
+// A sweep on disk: every norm at every point for every seed, under one recipe otherwise. Two kinds:
+//   batch-size  the points are batch sizes, the learning rate scaled linearly with the batch size
+//               by default (Wu & He 2018 did the same); directories b2/, b4/, ...
+//   lr          the points are learning rates at one batch size (the largest each norm tolerates;
+//               Bjorck et al. 2018 tie batch norm's benefit to it); directories lr0.05/, lr0.1/, ...
+// A sweep directory holds
+//   sweep.json     what was asked: kind, points, norms, seeds, the learning-rate rule, the recipe, the dataset
+//   one comparison directory per point (comparison-dir.ts), resumable and mergeable exactly as a comparison's
+// The runs are ordered seeds outer, then points, then norms; `--shard i/n` takes every n-th of them
 // from the i-th, so n array jobs of a cluster scheduler share the work evenly and disjointly, and
 // `normlab report` merges their directories.
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,17 +21,24 @@ const FORMAT = 'normlab-sweep';
 const FORMAT_VERSION = 1;
 
 export const DEFAULT_SIZES = [2, 4, 8, 16, 32, 64, 128];
+/** The lr sweep's default points: a factor of 2 apart, from the recipe's 0.05 to 32 times it. */
+export const DEFAULT_LRS = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6];
 /** The batch size the base learning rate belongs to (the recipe's default batch). */
 export const BASE_BATCH = 128;
 
 export type LrScaling = 'linear' | 'none';
+export const SWEEP_KINDS = ['batch-size', 'lr'] as const;
+export type SweepKind = (typeof SWEEP_KINDS)[number];
 
 export interface SweepManifest {
   format: typeof FORMAT;
   formatVersion: number;
   normlabVersion: string;
-  kind: 'batch-size';
+  kind: SweepKind;
+  /** Batch sizes (kind lr: the one batch size of every run). */
   sizes: number[];
+  /** Kind lr: the learning rates swept. */
+  lrs?: number[];
   norms: NormName[];
   seeds: number[];
   lrScaling: LrScaling;
@@ -43,13 +52,31 @@ export interface SweepManifest {
   startedAt: string;
 }
 
+/** One point of a sweep: its directory, the batch size and learning rate its runs train with. */
+export interface SweepPoint {
+  dir: string;
+  batchSize: number;
+  lr: number;
+}
+
 export interface SweepRun {
   size: number;
+  point: SweepPoint;
   norm: NormName;
   seed: number;
 }
 
 export const sizeDir = (size: number): string => `b${size}`;
+export const lrDir = (lr: number): string => `lr${lr}`;
+
+type PointSource = Pick<SweepManifest, 'sizes'> & Partial<Pick<SweepManifest, 'kind' | 'lrs' | 'lrScaling' | 'baseLr' | 'baseBatch'>>;
+
+/** The sweep's points in order: batch sizes ascending, or learning rates ascending. */
+export function sweepPoints(m: PointSource): SweepPoint[] {
+  if (m.kind === 'lr') return [...(m.lrs ?? [])].sort((a, b) => a - b).map((lr) => ({ dir: lrDir(lr), batchSize: m.sizes[0]!, lr }));
+  const rule = { lrScaling: m.lrScaling ?? 'none', baseLr: m.baseLr ?? NaN, baseBatch: m.baseBatch ?? BASE_BATCH };
+  return m.sizes.map((size) => ({ dir: sizeDir(size), batchSize: size, lr: lrFor(rule, size) }));
+}
 
 export function lrFor(m: Pick<SweepManifest, 'lrScaling' | 'baseLr' | 'baseBatch'>, size: number): number {
   return m.lrScaling === 'linear' ? (m.baseLr * size) / m.baseBatch : m.baseLr;
@@ -60,9 +87,9 @@ export function stepsPerEpoch(trainCount: number, size: number): number {
   return Math.ceil(trainCount / size);
 }
 
-/** Every run of the sweep in training order: seeds outer, then sizes, then norms. */
-export function sweepRuns(m: Pick<SweepManifest, 'sizes' | 'norms' | 'seeds'>): SweepRun[] {
-  return m.seeds.flatMap((seed) => m.sizes.flatMap((size) => m.norms.map((norm) => ({ size, norm, seed }))));
+/** Every run of the sweep in training order: seeds outer, then points, then norms. */
+export function sweepRuns(m: PointSource & Pick<SweepManifest, 'norms' | 'seeds'>): SweepRun[] {
+  return m.seeds.flatMap((seed) => sweepPoints(m).flatMap((point) => m.norms.map((norm) => ({ size: point.batchSize, point, norm, seed }))));
 }
 
 export interface Shard {
@@ -85,11 +112,11 @@ export function shardRuns<T>(runs: readonly T[], shard: Shard | undefined): T[] 
   return shard ? runs.filter((_, j) => j % shard.count === shard.index - 1) : [...runs];
 }
 
-/** The comparison manifest of one batch size's directory. */
-export function sizeManifest(m: SweepManifest, size: number): Omit<ComparisonManifest, 'format' | 'formatVersion'> {
+/** The comparison manifest of one point's directory. */
+export function pointManifest(m: SweepManifest, p: SweepPoint): Omit<ComparisonManifest, 'format' | 'formatVersion'> {
   return {
     normlabVersion: m.normlabVersion,
-    recipe: { ...m.recipe, batchSize: size, lr: lrFor(m, size) },
+    recipe: { ...m.recipe, batchSize: p.batchSize, lr: p.lr },
     norms: m.norms,
     seeds: m.seeds,
     dataset: m.dataset,
@@ -98,13 +125,13 @@ export function sizeManifest(m: SweepManifest, size: number): Omit<ComparisonMan
   };
 }
 
-/** Writes sweep.json and each size's comparison.json (left as they are when already there). */
+/** Writes sweep.json and each point's comparison.json (left as they are when already there). */
 export function writeSweep(dir: string, m: Omit<SweepManifest, 'format' | 'formatVersion'>): SweepManifest {
   const full: SweepManifest = { format: FORMAT, formatVersion: FORMAT_VERSION, ...m };
   if (!existsSync(join(dir, SWEEP_FILE))) writeFileAtomic(join(dir, SWEEP_FILE), `${JSON.stringify(full, null, 2)}\n`);
-  for (const size of m.sizes) {
-    const d = join(dir, sizeDir(size));
-    if (!existsSync(join(d, MANIFEST_FILE))) writeManifest(d, sizeManifest(full, size));
+  for (const p of sweepPoints(full)) {
+    const d = join(dir, p.dir);
+    if (!existsSync(join(d, MANIFEST_FILE))) writeManifest(d, pointManifest(full, p));
   }
   return full;
 }
@@ -124,7 +151,8 @@ export function readSweep(dir: string): SweepManifest {
   }
   if (m.format !== FORMAT) throw new UserError(`${path}: not a normlab sweep (format '${String(m.format)}')`);
   if (m.formatVersion !== FORMAT_VERSION) throw new UserError(`${path}: sweep format version ${m.formatVersion}, this normlab reads ${FORMAT_VERSION}`);
-  for (const k of ['sizes', 'norms', 'seeds'] as const) {
+  if (!SWEEP_KINDS.includes(m.kind)) throw new UserError(`${path}: unknown sweep kind '${String(m.kind)}'`);
+  for (const k of ['sizes', 'norms', 'seeds', ...(m.kind === 'lr' ? (['lrs'] as const) : [])] as const) {
     if (!Array.isArray(m[k]) || m[k].length === 0) throw new UserError(`${path}: '${k}' is missing or empty`);
   }
   return m;

@@ -13,6 +13,7 @@ import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from '
 import { ciPoints, points } from './verdicts.js';
 import type { ComparisonResult, NormName } from './types.js';
 import type { BnStatsAudit } from '../train/bn-stats.js';
+import { lrSweepSummaryText, writeLrSweepReport } from './lr-sweep-report.js';
 
 export interface SweepSize {
   size: number;
@@ -24,6 +25,8 @@ export interface SweepSize {
 }
 
 export interface SweepReportInput {
+  /** batch-size: this file's report; lr: lr-sweep-report.ts's. */
+  kind: 'batch-size' | 'lr';
   title: string;
   /** Facts about the sweep, one sentence each: recipe, learning-rate rule, seeds, time. */
   facts: string[];
@@ -171,10 +174,12 @@ function errorTable(input: SweepReportInput): string {
 
 /** The table and the reading, for the terminal. */
 export function sweepSummaryText(input: SweepReportInput): string {
+  if (input.kind === 'lr') return lrSweepSummaryText(input);
   return [errorTable(input), '', ...sweepReading(input).map((l) => `- ${l}`)].join('\n');
 }
 
 export function writeSweepReport(dir: string, input: SweepReportInput): string[] {
+  if (input.kind === 'lr') return writeLrSweepReport(dir, input);
   mkdirSync(dir, { recursive: true });
   const runs = input.sizes.reduce((a, s) => a + s.stats.runs.length, 0);
   const table = errorTable(input);

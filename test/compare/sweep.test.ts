@@ -125,3 +125,30 @@ describe('normlab sweep batch-size', () => {
     expect(readFileSync(join(parts[0]!, 'report.md'), 'utf8')).toMatch(/4 of 8 runs/);
   }, 240_000);
 });
+
+describe('normlab sweep lr', () => {
+  it('trains every norm at every learning rate and reports the largest at which each still trains', async () => {
+    const out = join(root, 'lr');
+    // 40 images at batch 10: 4 steps per epoch, 3 epochs. lr 0.05 trains; 100 blows up.
+    const r = await normlabAsync('sweep', 'lr', '--lrs', '100,0.05', '--norms', 'batch,none', '--seeds', '1', '--epochs', '3', '--batch-size', '10', '--subset', '40', '--test-subset', '30', '--data', data, '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    expect(manifest.kind).toBe('lr');
+    expect(manifest.lrs).toEqual([0.05, 100]);
+    for (const d of ['lr0.05', 'lr100']) expect(JSON.parse(readFileSync(join(out, d, 'comparison.json'), 'utf8')).recipe).toMatchObject({ batchSize: 10, lr: Number(d.slice(2)) });
+    const csv = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('lr,norm,seed,trains,diverged,final_train_loss,test_accuracy');
+    const rows = csv.slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(4);
+    const row = (lr: string, norm: string) => rows.find((x) => x[0] === lr && x[1] === norm)!;
+    // The verdict follows its definition: no divergence and a final loss below 0.9 ln(10).
+    for (const x of rows) expect(x[3]).toBe(String(x[4] === 'false' && x[5] !== '' && Number(x[5]) < 0.9 * Math.log(10)));
+    expect(row('100', 'batch')[3]).toBe('false');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/the largest learning rate at which every seed trains is/);
+    for (const f of ['sweep.png', 'report.html']) expect(existsSync(join(out, f)), f).toBe(true);
+    // report rebuilds it from the directory.
+    const again = await normlabAsync('report', out, '--data', data);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/\| lr \|/);
+  }, 240_000);
+});

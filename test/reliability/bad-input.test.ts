@@ -43,6 +43,16 @@ describe('bad flags', () => {
     ['a flag given twice', ['train', '--lr', '0.1', '--lr', '0.2'], /--lr given twice/],
     ['a sweep size beyond the training set', ['sweep', 'batch-size', '--sizes', '2,4096', '--subset', '2000'], /--sizes: a batch of 4096 is larger than the 2000 training images/],
     // 60,000 images of b1's 16 x 28 x 28 activations are 3 GB, beyond any adapter's binding limit.
+    ['--probe-every 0', ['train', '--probe-every', '0'], /--probe-every: '0' is not valid; expected an integer >= 1/],
+    ['--probe-every negative', ['compare', '--probe-every', '-5'], /--probe-every: '-5' is not valid/],
+    ['--probe-every not a number', ['sweep', 'lr', '--probe-every', 'often'], /--probe-every: 'often' is not valid/],
+    ['--lrs with 0', ['sweep', 'lr', '--lrs', '0.1,0'], /--lrs: '0' is not a learning rate/],
+    ['--lrs negative', ['sweep', 'lr', '--lrs', '-0.1'], /--lrs: '-0.1' is not a learning rate/],
+    ['--lrs not a number', ['sweep', 'lr', '--lrs', '0.1,fast'], /--lrs: 'fast' is not a learning rate/],
+    ['--lrs twice the same', ['sweep', 'lr', '--lrs', '0.1,0.10'], /--lrs: .* names a learning rate twice/],
+    ['--sizes in an lr sweep', ['sweep', 'lr', '--sizes', '4,8'], /--sizes is not for sweep lr/],
+    ['--lrs in a batch-size sweep', ['sweep', 'batch-size', '--lrs', '0.1'], /--lrs is not for sweep batch-size/],
+    ['an unknown sweep', ['sweep', 'momentum'], /unknown sweep 'momentum' \(expected batch-size or lr\)/],
     ['a sweep size beyond the adapter', ['sweep', 'batch-size', '--sizes', '60000', '--subset', '60000'], /--sizes:.*60000/],
   ];
   for (const [what, args, line] of cases) {
