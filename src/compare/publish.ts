@@ -9,8 +9,12 @@ import type { ComparisonResult } from '../report/types.js';
 import { writeReport } from '../report/report.js';
 import { MANIFEST_FILE, resultsPath, writeManifest } from './comparison-dir.js';
 import { mergeComparisons, type LoadedComparison } from './merge.js';
+import { readProbeCsv } from '../train/probe-records.js';
+import { probeReading, type ProbeRun } from '../report/probe-report.js';
+import { namer } from '../report/verdicts.js';
+import { groupsOf } from '../report/reading.js';
 
-export function writeComparisonReport(out: string, loaded: readonly LoadedComparison[], ds: Dataset, misclassified: number): { result: ComparisonResult; files: string[] } {
+export function writeComparisonReport(out: string, loaded: readonly LoadedComparison[], ds: Dataset, misclassified: number): { result: ComparisonResult; files: string[]; probeReading: string[] } {
   const result = mergeComparisons(loaded, ds);
   const sources = loaded.map((c) => resolve(c.dir));
   const inPlace = sources.length === 1 && sources[0] === resolve(out);
@@ -21,7 +25,7 @@ export function writeComparisonReport(out: string, loaded: readonly LoadedCompar
     for (const c of loaded) {
       if (resolve(c.dir) === resolve(out)) continue;
       for (const r of c.records) {
-        for (const rel of [r.predictions, r.checkpoint, resultsPath(r.norm, r.seed)].filter(Boolean)) {
+        for (const rel of [r.predictions, r.checkpoint, resultsPath(r.norm, r.seed), r.probes?.file ?? ''].filter(Boolean)) {
           const from = join(c.dir, rel);
           if (!existsSync(from)) continue; // a checkpoint left behind on the machine that trained
           mkdirSync(dirname(join(out, rel)), { recursive: true });
@@ -32,6 +36,14 @@ export function writeComparisonReport(out: string, loaded: readonly LoadedCompar
     const { format: _f, formatVersion: _v, ...first } = loaded[0]!.manifest;
     writeManifest(out, { ...first, norms: result.norms, seeds: result.seeds, startedAt: result.startedAt });
   }
-  const { files } = writeReport(out, result, { misclassified });
-  return { result, files };
+  const probes = loadProbes(loaded);
+  const { files } = writeReport(out, result, { misclassified, probes });
+  return { result, files, probeReading: probes.length ? probeReading(probes, namer(groupsOf(result))) : [] };
+}
+
+/** The probe records of every probed run (a run whose probes file is missing is named in one line). */
+export function loadProbes(loaded: readonly LoadedComparison[]): ProbeRun[] {
+  return loaded.flatMap((c) =>
+    c.records.filter((r) => r.probes && !r.diverged).map((r) => ({ norm: r.norm, seed: r.seed, steps: readProbeCsv(join(c.dir, r.probes!.file)), cost: r.probes! })),
+  );
 }

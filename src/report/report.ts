@@ -14,6 +14,7 @@ import { readComparison, readResults, runsOf, secondsPerEpoch, bestTestEpoch, me
 import { ciPoints, namer, percent, points, type Namer } from './verdicts.js';
 import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from './render.js';
 import { predictionsPath } from '../compare/comparison-dir.js';
+import { probeSection, type ProbeRun } from './probe-report.js';
 
 const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? percent(x) : '-');
 const num = (x: number | undefined, d = 4) => (x !== undefined && Number.isFinite(x) ? x.toFixed(d) : '-');
@@ -303,6 +304,8 @@ export function metricsJson(result: ComparisonResult, stats: ComparisonStats = c
 export interface WriteReportOptions {
   /** Misclassified images per norm (default 20). */
   misclassified?: number;
+  /** The runs' probe records, when they were probed (--probe-every): the "Inside the network" section. */
+  probes?: readonly ProbeRun[];
 }
 
 /**
@@ -336,6 +339,9 @@ export function writeReport(dir: string, result: ComparisonResult, options: Writ
       return f;
     });
   const blocks = buildBlocks(result, stats, claims, { overlay: 'overlay.png', intervals: 'test-accuracy.png', per }, count);
+  const probes = probeSection(options.probes ?? [], result.norms, name);
+  blocks.push(...probes.blocks);
+  for (const [f, png] of probes.images) images.set(f, png);
   const title = `normlab: ${result.norms.map((n) => name(n)).join(' vs ')} on ${ds.name}`;
 
   const files: string[] = [];

@@ -174,6 +174,13 @@ describe('the explainer page', () => {
       expect(await page.locator('.kernel-line code').first().textContent()).toContain('m.z += d * (v - m.y);');
       expect(await page.locator('#sets li').count()).toBe(r.sets.length);
     }
+    // Each measurement the probes make links to its definition, a section of the served document.
+    const defs = await page.locator('#measures a.def').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')!));
+    expect(defs.length).toBeGreaterThanOrEqual(5);
+    const doc = await (await fetch(new URL('/docs/normalization-backprop.md', web.url))).text();
+    const anchor = (h: string) => h.toLowerCase().replace(/[^\w\s-]/g, '').trim().replace(/\s/g, '-');
+    const anchors = new Set(doc.split('\n').filter((l) => l.startsWith('#')).map((l) => anchor(l.replace(/^#+\s*/, ''))));
+    for (const h of defs) expect(anchors, h).toContain(h.split('#')[1]);
     // The page's links lead somewhere: the derivation and the kernel source are served.
     for (const href of ['/docs/normalization-backprop.md', '/src/shaders/norm.wgsl']) {
       const res = await fetch(new URL(href, web.url));
