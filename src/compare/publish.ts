@@ -9,7 +9,7 @@ import type { ComparisonResult } from '../report/types.js';
 import { writeReport } from '../report/report.js';
 import { MANIFEST_FILE, resultsPath, writeManifest } from './comparison-dir.js';
 import { mergeComparisons, type LoadedComparison } from './merge.js';
-import { readProbeCsv } from '../train/probe-records.js';
+import { readProbeCsv } from './probe-files.js';
 import { probeReading, type ProbeRun } from '../report/probe-report.js';
 import { namer } from '../report/verdicts.js';
 import { groupsOf } from '../report/reading.js';

@@ -14,7 +14,6 @@
 //   grad_pred               ||grad L(w - eta g) - grad L(w)||  (gradient predictiveness)
 //   beta_smooth             max over eta of grad_pred / ||eta g||  (effective beta-smoothness)
 //   loss_band_min, loss_band_max   the loss band's ends over eta
-import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../engine/errors.js';
 import type { ProbeLayout } from './probes.js';
 
@@ -128,12 +127,12 @@ export interface ProbeStep {
 const parseNum = (s: string) => (s === '' ? NaN : s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s));
 
 /**
- * Reads a probes CSV. A step written twice (a run resumed from a checkpoint before it) keeps its
- * last lines. Throws a UserError naming the file and line on anything malformed.
+ * Parses a probes CSV (`path` names it in errors; src/compare/probe-files.ts reads it from disk).
+ * A step written twice (a run resumed from a checkpoint before it) keeps its last values. Throws a
+ * UserError naming the file and line on anything malformed.
  */
-export function readProbeCsv(path: string): ProbeStep[] {
-  if (!existsSync(path)) throw new UserError(`${path}: no such probes file`);
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+export function parseProbeCsv(text: string, path: string): ProbeStep[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines[0] !== PROBE_CSV_HEADER) throw new UserError(`${path}:1: not a probes file (expected the header '${PROBE_CSV_HEADER}')`);
   const steps = new Map<number, ProbeStep>();
   let lastStep = -1;

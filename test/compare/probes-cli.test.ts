@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normlabAsync, writeCifarDir } from '../helpers/cli.js';
-import { readProbeCsv } from '../../src/train/probe-records.js';
+import { readProbeCsv } from '../../src/compare/probe-files.js';
 
 let root = '';
 let data = '';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { probeContrasts, probeReading, probeSection, type ProbeRun } from '../../src/report/probe-report.js';
-import { PROBE_CSV_HEADER, readProbeCsv } from '../../src/train/probe-records.js';
+import { PROBE_CSV_HEADER } from '../../src/train/probe-records.js';
+import { readProbeCsv } from '../../src/compare/probe-files.js';
 import { namer } from '../../src/report/verdicts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'normlab-probe-report-'));
