@@ -51,7 +51,7 @@ const weightName = (layer: string) => (layer.startsWith('b') ? `${layer}.conv.we
 /** One row per quantity, one column per norm; a line per layer, coloured by depth. */
 export function probeLayersPng(runs: readonly ProbeRun[], norms: readonly NormName[], name: Namer): Buffer {
   const layers = layersOf(runs);
-  const W = 330;
+  const W = 380;
   const H = 250;
   const head = 34;
   const r = new Raster(W * norms.length, head + H * PER_LAYER.length);
@@ -111,12 +111,12 @@ export function probeLandscapePng(runs: readonly ProbeRun[], norms: readonly Nor
 }
 
 /** The measures the reading compares, each a number per probe step. */
-export const PROBE_MEASURES: readonly { key: string; label: string; lowerIsSmoother: boolean; of: (s: ProbeStep, layers: string[]) => number }[] = [
-  { key: 'ics_l2', label: "internal covariate shift ||G - G'|| (mean over layers)", lowerIsSmoother: true, of: (s, ls) => mean(ls.map((l) => value(s, 'ics_l2', l))) },
-  { key: 'ics_cos', label: "cos(G, G') (mean over layers; 1: no shift)", lowerIsSmoother: false, of: (s, ls) => mean(ls.map((l) => value(s, 'ics_cos', l))) },
-  { key: 'loss_band', label: 'loss band width, max - min of L(w - eta g)', lowerIsSmoother: true, of: (s) => value(s, 'loss_band_max') - value(s, 'loss_band_min') },
-  { key: 'grad_pred', label: 'gradient predictiveness, max over eta of ||grad L(w - eta g) - grad L(w)||', lowerIsSmoother: true, of: (s) => Math.max(...s.landscape.map((p) => p.gradPred)) },
-  { key: 'beta_smooth', label: 'effective beta-smoothness', lowerIsSmoother: true, of: (s) => value(s, 'beta_smooth') },
+export const PROBE_MEASURES: readonly { key: string; short: string; label: string; of: (s: ProbeStep, layers: string[]) => number }[] = [
+  { key: 'ics_l2', short: 'internal covariate shift', label: "internal covariate shift ||G - G'|| (mean over layers)", of: (s, ls) => mean(ls.map((l) => value(s, 'ics_l2', l))) },
+  { key: 'ics_cos', short: "cos(G, G')", label: "cos(G, G') (mean over layers; 1: no shift)", of: (s, ls) => mean(ls.map((l) => value(s, 'ics_cos', l))) },
+  { key: 'loss_band', short: 'loss band width', label: 'loss band width, max - min of L(w - eta g)', of: (s) => value(s, 'loss_band_max') - value(s, 'loss_band_min') },
+  { key: 'grad_pred', short: 'gradient change along the step (predictiveness)', label: 'gradient predictiveness, max over eta of ||grad L(w - eta g) - grad L(w)||', of: (s) => Math.max(...s.landscape.map((p) => p.gradPred)) },
+  { key: 'beta_smooth', short: 'effective beta-smoothness', label: 'effective beta-smoothness', of: (s) => value(s, 'beta_smooth') },
 ];
 
 function mean(xs: readonly number[]): number {
@@ -125,9 +125,10 @@ function mean(xs: readonly number[]): number {
 }
 
 export interface ProbeContrast {
-  norm: NormName;
+  /** a minus b, paired over (seed, probe step). */
+  a: NormName;
+  b: NormName;
   measure: (typeof PROBE_MEASURES)[number];
-  /** Paired over (seed, probe step): this norm minus no norm. */
   pairs: number;
   meanA: number;
   meanB: number;
@@ -136,19 +137,25 @@ export interface ProbeContrast {
   side: -1 | 0 | 1;
 }
 
-/** Each norm against `none`, per measure, paired by seed and probe step (the same batch). */
+/** The pairs the report holds against each other: batch norm against every other norm, or (no batch norm) each norm against none. */
+export function contrastPairs(norms: readonly NormName[]): [NormName, NormName][] {
+  // no norm first: the contrast the seed's claim is about.
+  const others = [...norms].sort((x, y) => Number(y === 'none') - Number(x === 'none'));
+  if (norms.includes('batch')) return others.filter((n) => n !== 'batch').map((n) => ['batch', n]);
+  return norms.includes('none') ? others.filter((n) => n !== 'none').map((n) => [n, 'none']) : [];
+}
+
+/** Every measure for every pair, paired by seed and probe step (the same batch at the same step). */
 export function probeContrasts(runs: readonly ProbeRun[]): ProbeContrast[] {
   const layers = layersOf(runs).slice(1); // the first layer has no ICS
-  const base = runs.filter((r) => r.norm === 'none');
-  if (!base.length) return [];
-  const norms = [...new Set(runs.map((r) => r.norm))].filter((n) => n !== 'none');
+  const norms = [...new Set(runs.map((r) => r.norm))];
   const out: ProbeContrast[] = [];
-  for (const norm of norms) {
+  for (const [na, nb] of contrastPairs(norms)) {
     for (const m of PROBE_MEASURES) {
       const a: number[] = [];
       const b: number[] = [];
-      for (const r of runs.filter((x) => x.norm === norm)) {
-        const o = base.find((x) => x.seed === r.seed);
+      for (const r of runs.filter((x) => x.norm === na)) {
+        const o = runs.find((x) => x.norm === nb && x.seed === r.seed);
         if (!o) continue;
         for (const s of r.steps) {
           const t = o.steps.find((x) => x.step === s.step);
@@ -162,28 +169,59 @@ export function probeContrasts(runs: readonly ProbeRun[]): ProbeContrast[] {
       if (a.length < 2) continue;
       const d = pairedDifference(a, b);
       const side = d.ci95 ? (d.ci95[0] > 0 ? 1 : d.ci95[1] < 0 ? -1 : 0) : 0;
-      out.push({ norm, measure: m, pairs: a.length, meanA: mean(a), meanB: mean(b), diff: d.mean, ci95: d.ci95, side });
+      out.push({ a: na, b: nb, measure: m, pairs: a.length, meanA: mean(a), meanB: mean(b), diff: d.mean, ci95: d.ci95, side });
     }
   }
   return out;
 }
 
 const g3 = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(3)).toString() : '-');
+const ciText = (c: ProbeContrast) => `${g3(c.meanA)} against ${g3(c.meanB)}, difference ${g3(c.diff)}, 95% CI [${g3(c.ci95?.[0] ?? NaN)}, ${g3(c.ci95?.[1] ?? NaN)}]`;
 
-/** "In this run batch norm's internal covariate shift is lower than no normalisation's, ..." */
+/** A network whose probed loss did not fall from its first probe step to its last (mean over seeds). */
+function stalled(runs: readonly ProbeRun[], norm: NormName): { first: number; last: number } | null {
+  const curve = seedMean(runs.filter((r) => r.norm === norm), (s) => value(s, 'loss'));
+  if (curve.length < 2) return null;
+  const first = curve[0]![1];
+  const last = curve.at(-1)![1];
+  return last > 0.95 * first ? { first, last } : null;
+}
+
+/** "In this run batch norm's internal covariate shift is higher than no normalisation's: ..." per pair, and what to make of a network that did not learn. */
 export function probeReading(runs: readonly ProbeRun[], name: Namer): string[] {
   const cs = probeContrasts(runs);
+  const norms = [...new Set(runs.map((r) => r.norm))];
   if (!cs.length) {
-    const hasNone = runs.some((r) => r.norm === 'none');
-    return [hasNone ? 'Only the network without normalisation was probed: there is no norm to hold against it.' : 'No run without normalisation (--norms none) was probed: there is nothing to hold the norms against.'];
+    return [norms.length < 2 ? `Only ${name(norms[0]!)} was probed: there is nothing to hold it against.` : 'No batch norm and no network without normalisation (--norms none) were probed together: no contrast is drawn.'];
   }
-  const lines = cs.filter((c) => c.norm === 'batch' || !cs.some((x) => x.norm === 'batch')).map((c) => {
-    const word = c.side < 0 ? 'lower than' : c.side > 0 ? 'higher than' : 'not different beyond the interval from';
-    return `In this run ${name(c.norm)}'s ${c.measure.label} is ${word} no normalisation's: ${g3(c.meanA)} against ${g3(c.meanB)}, difference ${g3(c.diff)}, 95% CI [${g3(c.ci95?.[0] ?? NaN)}, ${g3(c.ci95?.[1] ?? NaN)}] over ${c.pairs} (seed, step) pairs.`;
-  });
+  const lines: string[] = [];
+  const against = (n: NormName) => (n === 'none' ? 'no normalisation' : name(n));
+  for (const [a, b] of contrastPairs(norms)) {
+    const of = (key: string) => cs.find((c) => c.a === a && c.b === b && c.measure.key === key);
+    const l2 = of('ics_l2');
+    const cos = of('ics_cos');
+    if (!l2) continue;
+    const word = l2.side < 0 ? 'lower than' : l2.side > 0 ? 'higher than' : 'not different beyond the interval from';
+    const land = ['loss_band', 'grad_pred', 'beta_smooth'].map(of).filter((c): c is ProbeContrast => c !== undefined);
+    const dir = (c: ProbeContrast) => (c.side < 0 ? 'smaller' : c.side > 0 ? 'larger' : 'not different beyond the interval');
+    lines.push(
+      `In this run ${name(a)}'s internal covariate shift is ${word} ${against(b)}'s: ||G - G'|| ${ciText(l2)}` +
+        (cos ? `; cos(G, G') ${ciText(cos)}` : '') +
+        `. Along the gradient, ${name(a)}'s ${land.map((c) => `${c.measure.short} is ${dir(c)} (${ciText(c)})`).join('; ')}; over ${l2.pairs} (seed, step) pairs.`,
+    );
+  }
+  for (const n of norms) {
+    const st = stalled(runs, n);
+    if (st) {
+      lines.push(
+        `${n === 'none' ? 'The network without normalisation' : name(n)} did not learn: its loss at the probe steps went from ${g3(st.first)} to ${g3(st.last)}. ` +
+          'On a plateau every measure along the gradient is small because the gradient is; a contrast with it says that it did not learn, not that its landscape is smoother where learning happens.',
+      );
+    }
+  }
   lines.push(
     'The intervals are paired t intervals over probe steps (the same batch at the same step for both networks); successive steps of one run are not independent, so they are narrower than intervals over seeds would be. ' +
-      "The l2 distances scale with the gradient, which differs between the networks; the cosine does not.",
+      "The l2 distances and the landscape's measures scale with the gradient, which differs between the networks; the cosine does not.",
   );
   return lines;
 }
@@ -201,8 +239,8 @@ export function probeSection(runs: readonly ProbeRun[], norms: readonly NormName
   ]);
   const cs = probeContrasts(probed);
   const table = mdTable(
-    ['norm', 'measure', 'norm', 'no norm', 'difference [95% CI]', 'pairs'],
-    cs.map((c) => [name(c.norm), c.measure.key, g3(c.meanA), g3(c.meanB), `${g3(c.diff)} [${g3(c.ci95?.[0] ?? NaN)}, ${g3(c.ci95?.[1] ?? NaN)}]`, String(c.pairs)]),
+    ['a', 'b', 'measure', 'a', 'b', 'a - b [95% CI]', 'pairs'],
+    cs.map((c) => [name(c.a), name(c.b), c.measure.key, g3(c.meanA), g3(c.meanB), `${g3(c.diff)} [${g3(c.ci95?.[0] ?? NaN)}, ${g3(c.ci95?.[1] ?? NaN)}]`, String(c.pairs)]),
   );
   const cost = probed.map((r) => `${name(r.norm)} seed ${r.seed}: every ${r.cost.every} steps, ${r.cost.steps} probe steps, ${g3(r.cost.seconds)} s of ${g3(r.cost.trainingSeconds)} s of training (${((100 * r.cost.seconds) / r.cost.trainingSeconds).toFixed(0)}%)`);
   const blocks: Block[] = [

@@ -50,16 +50,20 @@ describe('the probes report', () => {
     const batch = [0, 1].map((seed) => run('batch', seed, (s, l) => 0.01 * l + 0.001 * s + 0.0001 * seed - 0.004 - 0.0005 * ((s / 10 + seed) % 5)));
     const group = [0, 1].map((seed) => run('group', seed, (s, l) => 0.01 * l + 0.001 * s + 0.0001 * seed + (((s / 10 + seed) % 2) - 0.5) * 1e-4));
     const cs = probeContrasts([...none, ...batch, ...group]);
-    const bIcs = cs.find((c) => c.norm === 'batch' && c.measure.key === 'ics_l2')!;
+    const bIcs = cs.find((c) => c.a === 'batch' && c.b === 'none' && c.measure.key === 'ics_l2')!;
     expect(bIcs.pairs).toBe(10);
     // By hand: mean over layers b2, b3 of the per-step differences.
     const diffs = [0, 1].flatMap((seed) => STEPS.map((s) => -0.004 - 0.0005 * ((s / 10 + seed) % 5)));
     expect(bIcs.diff).toBeCloseTo(diffs.reduce((a, b) => a + b, 0) / diffs.length, 12);
     expect(bIcs.side).toBe(-1);
-    expect(cs.find((c) => c.norm === 'group' && c.measure.key === 'ics_l2')!.side).toBe(0);
+    // Without batch norm the contrasts are each norm against none.
+    expect(probeContrasts([...none, ...group]).find((c) => c.a === 'group' && c.b === 'none' && c.measure.key === 'ics_l2')!.side).toBe(0);
+    // With it, batch norm against each other norm: batch - group has the opposite sign of the 0.004 shift.
+    expect(cs.find((c) => c.a === 'batch' && c.b === 'group' && c.measure.key === 'ics_l2')!.side).toBe(-1);
     const reading = probeReading([...none, ...batch], name);
-    expect(reading[0]).toMatch(/^In this run batch norm's internal covariate shift .* is lower than no normalisation's: .* 95% CI \[-0\.00\d+, -0\.00\d+\] over 10 \(seed, step\) pairs\.$/);
-    expect(reading.find((l) => l.includes('loss band width'))).toMatch(/not different beyond the interval/);
+    expect(reading[0]).toMatch(/^In this run batch norm's internal covariate shift is lower than no normalisation's: \|\|G - G'\|\| .* 95% CI \[-0\.00\d+, -0\.00\d+\]; cos\(G, G'\) .*\. Along the gradient, batch norm's loss band width is not different beyond the interval .* over 10 \(seed, step\) pairs\.$/);
+    // Every network's probed loss here is 2.3 throughout: each is named as not having learned.
+    expect(reading.filter((l) => / did not learn: its loss at the probe steps went from 2\.3 to 2\.3/.test(l))).toHaveLength(2);
   });
 
   it('draws the per-layer and landscape figures and states the probes\' time share', () => {
@@ -67,10 +71,10 @@ describe('the probes report', () => {
     const { blocks, images } = probeSection(runs, ['none', 'layer'], name);
     expect([...images.keys()]).toEqual(['probes-layers.png', 'probes-landscape.png']);
     const layersPng = PNG.sync.read(images.get('probes-layers.png')!);
-    expect([layersPng.width, layersPng.height]).toEqual([660, 34 + 4 * 250]);
+    expect([layersPng.width, layersPng.height]).toEqual([760, 34 + 4 * 250]);
     const text = JSON.stringify(blocks);
     expect(text).toMatch(/every 10 steps, 5 probe steps, 5 s of 20 s of training \(25%\)/);
-    expect(text).toMatch(/layer norm's internal covariate shift .* is higher than no normalisation's/);
+    expect(text).toMatch(/layer norm's internal covariate shift is higher than no normalisation's/);
     expect(probeSection([], ['none'], name).blocks).toEqual([]);
   });
 });
