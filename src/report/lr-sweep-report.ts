@@ -73,7 +73,12 @@ export function lrSweepReading(input: SweepReportInput): string[] {
     const allUpTo = everyTrained.length ? fmtLr(Math.max(...everyTrained)) : 'none of those tried';
     const logs = values.filter((v): v is number => v !== null).map(Math.log2);
     const summary = logs.length === values.length && logs.length >= 2 ? summarize(logs) : null;
-    const geo = summary ? `; geometric mean ${fmtLr(2 ** summary.mean)}${summary.ci95 ? `, 95% CI [${fmtLr(2 ** summary.ci95[0])}, ${fmtLr(2 ** summary.ci95[1])}]` : ''} (t interval on log2 lr, over seeds)` : '';
+    const spread = summary?.sd !== null && summary?.sd !== undefined && summary.sd > 0;
+    const geo = !summary
+      ? ''
+      : spread
+        ? `; geometric mean ${fmtLr(2 ** summary.mean)}, 95% CI [${fmtLr(2 ** summary.ci95![0])}, ${fmtLr(2 ** summary.ci95![1])}] (t interval on log2 lr, over seeds)`
+        : '; the same for every seed (no spread between seeds, so no interval)';
     const top = lrs.at(-1)!;
     const capped = values.some((v) => v === top) ? ` (${fmtLr(top)} is the largest tried: the limit may lie above it)` : '';
     lines.push(`${name(norm)}: the largest learning rate at which every seed trains is ${allUpTo}; the largest per seed: ${per}${geo}${capped}.`);
@@ -86,12 +91,20 @@ export function lrSweepReading(input: SweepReportInput): string[] {
       const seeds = [...bn.keys()].filter((s) => o.has(s) && bn.get(s) !== null && o.get(s) !== null);
       if (seeds.length < 2) continue;
       const d = pairedDifference(seeds.map((s) => Math.log2(bn.get(s)!)), seeds.map((s) => Math.log2(o.get(s)!)));
+      const ratio = `Batch norm's largest trained learning rate over ${name(other)}'s: x${fmtLr(2 ** d.mean)}`;
+      if (!d.sd) {
+        lines.push(`${ratio} for each of ${seeds.length} seeds (no spread between seeds, so no interval; the grid's step bounds it).`);
+        continue;
+      }
       const ci = d.ci95!;
-      const verdict = ci[0] > 0 ? 'larger, beyond the interval' : ci[1] < 0 ? 'smaller, beyond the interval' : d.sd === 0 ? `the same factor for every seed (${seeds.length} seeds: no spread, no interval)` : 'not different beyond the interval';
-      lines.push(`Batch norm's largest trained learning rate over ${name(other)}'s: x${fmtLr(2 ** d.mean)} (log2 difference ${d.mean.toFixed(2)}, 95% CI [${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}] over ${seeds.length} seeds): ${verdict}.`);
+      const verdict = ci[0] > 0 ? 'larger, beyond the interval' : ci[1] < 0 ? 'smaller, beyond the interval' : 'not different beyond the interval';
+      lines.push(`${ratio} (log2 difference ${d.mean.toFixed(2)}, 95% CI [${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}] over ${seeds.length} seeds): ${verdict}.`);
     }
   }
-  lines.push(`A run trains when no gradient became NaN or infinite and its last epoch's training loss is below ${TRAINS_BELOW} x ln(classes) (the loss of a uniform guess). The grid is a factor of 2 apart at best: a limit is known only to within the grid's step.`);
+  lines.push(
+    `A run trains when no gradient became NaN or infinite and its last epoch's training loss is below ${TRAINS_BELOW} x ln(classes) (the loss of a uniform guess). ` +
+      "A limit is known only to within the grid's step; and in a short run a norm that learns slowly per step reads as not training at a learning rate it would survive, so the limit mixes stability with speed.",
+  );
   return lines;
 }
 
@@ -105,7 +118,8 @@ function tableRows(input: SweepReportInput, runs: readonly LrRun[]): string[][] 
       const losses = rs.filter((r) => Number.isFinite(r.finalLoss)).map((r) => r.finalLoss);
       const acc = rs.filter((r) => r.testAccuracy !== null).map((r) => r.testAccuracy!);
       const div = rs.filter((r) => r.diverged).length;
-      return `${trained}/${rs.length} train; loss ${losses.length ? summarize(losses).mean.toFixed(3) : '-'}; test ${acc.length ? (100 * summarize(acc).mean).toFixed(1) + '%' : '-'}${div ? `; ${div} diverged` : ''}`;
+      const lossText = (v: number) => (Math.abs(v) < 1000 ? v.toFixed(3) : v.toPrecision(3));
+      return `${trained}/${rs.length} train; loss ${losses.length ? lossText(summarize(losses).mean) : '-'}; test ${acc.length ? (100 * summarize(acc).mean).toFixed(1) + '%' : '-'}${div ? `; ${div} diverged` : ''}`;
     }),
   ]);
 }

@@ -63,6 +63,13 @@ describe('the lr sweep report', () => {
     expect(lines[2]).toMatch(/x5\.04 \(log2 difference 2\.33, 95% CI \[0\.90, 3\.77\] over 3 seeds\): larger, beyond the interval\./);
   });
 
+  it('gives no interval where the seeds agree (a grid has no spread to estimate)', () => {
+    const even = input((norm, _seed, lr) => (lr <= (norm === 'batch' ? 0.4 : 0.1) ? 0.6 : 2.31));
+    const lines = lrSweepReading(even);
+    expect(lines[0]).toBe('batch norm: the largest learning rate at which every seed trains is 0.4; the largest per seed: seed 0: 0.4, seed 1: 0.4, seed 2: 0.4; the same for every seed (no spread between seeds, so no interval).');
+    expect(lines[2]).toBe("Batch norm's largest trained learning rate over no norm's: x4 for each of 3 seeds (no spread between seeds, so no interval; the grid's step bounds it).");
+  });
+
   it('writes a row per run and draws the figure', () => {
     const csv = lrSweepCsv(sample).trim().split('\n');
     expect(csv).toHaveLength(25);
