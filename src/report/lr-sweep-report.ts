@@ -124,20 +124,25 @@ function tableRows(input: SweepReportInput, runs: readonly LrRun[]): string[][] 
   ]);
 }
 
-/** Final training loss against log2(lr) per norm, 95% bars over seeds; a diverged run is a cross at the top. */
+/**
+ * Final training loss against log2(lr) per norm, 95% bars over seeds, on a scale up to 1.5 ln(classes);
+ * a learning rate where a seed diverged, or whose mean loss is beyond that, is a diamond at the top.
+ */
 export function lrSweepPng(input: SweepReportInput): Buffer {
   const runs = lrRuns(input);
   const r = new Raster(900, 560);
   const lrs = [...new Set(runs.map((x) => x.lr))].sort((a, b) => a - b);
-  const finite = runs.filter((x) => Number.isFinite(x.finalLoss)).map((x) => x.finalLoss);
-  const top = Math.max(Math.log(10), ...finite) * 1.1;
+  const classes = input.sizes[0]?.result.dataset.classes.length ?? 10;
+  const top = 1.5 * Math.log(classes);
   const series: Series[] = input.norms.flatMap((norm, i) => {
     const pts = lrs.map((lr) => {
-      const losses = runs.filter((x) => x.norm === norm && x.lr === lr && Number.isFinite(x.finalLoss)).map((x) => x.finalLoss);
-      return { lr, s: losses.length ? summarize(losses) : null };
+      const mine = runs.filter((x) => x.norm === norm && x.lr === lr);
+      const losses = mine.filter((x) => Number.isFinite(x.finalLoss)).map((x) => x.finalLoss);
+      const s = losses.length ? summarize(losses) : null;
+      const off = mine.length > 0 && (losses.length < mine.length || (s !== null && s.mean > top));
+      return { lr, s: off ? null : s, off };
     });
     const dodge = (i - (input.norms.length - 1) / 2) * 5;
-    const diverged = lrs.filter((lr) => runs.some((x) => x.norm === norm && x.lr === lr && !Number.isFinite(x.finalLoss)));
     const main: Series = {
       name: normTitle(norm, groupsOf(input)),
       color: NORM_COLORS[norm],
@@ -145,12 +150,13 @@ export function lrSweepPng(input: SweepReportInput): Buffer {
       errorBars: pts.filter((p) => p.s?.ci95).map((p) => [Math.log2(p.lr), Math.max(0, p.s!.ci95![0]), Math.min(top, p.s!.ci95![1])] as const),
       dodgePx: dodge,
     };
-    const crosses: Series = { name: `${norm} diverged`, color: NORM_COLORS[norm], points: diverged.map((lr) => [Math.log2(lr), top * 0.97] as const), markersOnly: true, marker: 'diamond', noLegend: true, dodgePx: dodge };
-    return diverged.length ? [main, crosses] : [main];
+    const off = pts.filter((p) => p.off);
+    const marks: Series = { name: `${norm} off the scale`, color: NORM_COLORS[norm], points: off.map((p) => [Math.log2(p.lr), top * 0.97] as const), markersOnly: true, marker: 'diamond', noLegend: true, dodgePx: dodge };
+    return off.length ? [main, marks] : [main];
   });
   drawLineChart(r, { x: 0, y: 0, w: 900, h: 560 }, {
-    title: `${input.title} (diamonds at the top: a seed diverged)`,
-    xLabel: 'learning rate (the schedule\'s maximum; log-2 axis)',
+    title: input.title,
+    xLabel: "learning rate (the schedule's maximum; log-2 axis); diamonds at the top: a seed diverged or the loss is off the scale",
     yLabel: "last epoch's training loss, mean over seeds, 95% interval",
     series,
     xInteger: true,
