@@ -15,6 +15,7 @@ import { Raster } from './raster.js';
 import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from './render.js';
 import type { SweepReportInput, SweepSize } from './sweep-report.js';
 import type { NormName } from './types.js';
+import { cap } from './verdicts.js';
 
 export const TRAINS_BELOW = 0.9;
 
@@ -81,7 +82,7 @@ export function lrSweepReading(input: SweepReportInput): string[] {
         : '; the same for every seed (no spread between seeds, so no interval)';
     const top = lrs.at(-1)!;
     const capped = values.some((v) => v === top) ? ` (${fmtLr(top)} is the largest tried: the limit may lie above it)` : '';
-    lines.push(`${name(norm)}: the largest learning rate at which every seed trains is ${allUpTo}; the largest per seed: ${per}${geo}${capped}.`);
+    lines.push(`${cap(name(norm))}: the largest learning rate at which every seed trains is ${allUpTo}; the largest per seed: ${per}${geo}${capped}.`);
   }
   // Batch norm against each other norm: log2 of the ratio of the largest trained learning rates, paired by seed.
   if (input.norms.includes('batch')) {

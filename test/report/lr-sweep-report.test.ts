@@ -57,8 +57,8 @@ describe('the lr sweep report', () => {
     // Geometric mean of 0.8, 0.8, 0.4: 2^mean(log2) = 2^(-2/3 - ... ); t interval on log2 with df 2.
     const logs = [0.8, 0.8, 0.4].map(Math.log2);
     const m = logs.reduce((a, b) => a + b, 0) / 3;
-    expect(lines[0]).toContain(`batch norm: the largest learning rate at which every seed trains is 0.4; the largest per seed: seed 0: 0.8, seed 1: 0.8, seed 2: 0.4; geometric mean ${Number((2 ** m).toPrecision(3))}`);
-    expect(lines[1]).toMatch(/^no norm: the largest learning rate at which every seed trains is 0\.1;/);
+    expect(lines[0]).toContain(`Batch norm: the largest learning rate at which every seed trains is 0.4; the largest per seed: seed 0: 0.8, seed 1: 0.8, seed 2: 0.4; geometric mean ${Number((2 ** m).toPrecision(3))}`);
+    expect(lines[1]).toMatch(/^No norm: the largest learning rate at which every seed trains is 0\.1;/);
     // log2 ratios per seed: 2, 3, 2 -> mean 7/3, sd 0.577, t(2) = 4.303: [0.90, 3.77], beyond 0.
     expect(lines[2]).toMatch(/x5\.04 \(log2 difference 2\.33, 95% CI \[0\.90, 3\.77\] over 3 seeds\): larger, beyond the interval\./);
   });
@@ -66,7 +66,7 @@ describe('the lr sweep report', () => {
   it('gives no interval where the seeds agree (a grid has no spread to estimate)', () => {
     const even = input((norm, _seed, lr) => (lr <= (norm === 'batch' ? 0.4 : 0.1) ? 0.6 : 2.31));
     const lines = lrSweepReading(even);
-    expect(lines[0]).toBe('batch norm: the largest learning rate at which every seed trains is 0.4; the largest per seed: seed 0: 0.4, seed 1: 0.4, seed 2: 0.4; the same for every seed (no spread between seeds, so no interval).');
+    expect(lines[0]).toBe('Batch norm: the largest learning rate at which every seed trains is 0.4; the largest per seed: seed 0: 0.4, seed 1: 0.4, seed 2: 0.4; the same for every seed (no spread between seeds, so no interval).');
     expect(lines[2]).toBe("Batch norm's largest trained learning rate over no norm's: x4 for each of 3 seeds (no spread between seeds, so no interval; the grid's step bounds it).");
   });
 

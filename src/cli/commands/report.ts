@@ -35,7 +35,7 @@ export const reportCommand: Command = {
       const dest = str(args, 'out') ?? (dirs.length === 1 ? dirs[0]! : join('runs', `report-${new Date().toISOString().replace(/[:.]/g, '-')}`));
       const { input } = loadSweeps(dirs, str(args, 'data'));
       const files = writeSweepReport(dest, input);
-      const runs = input.sizes.reduce((a, s) => a + s.stats.runs.length, 0);
+      const runs = input.sizes.reduce((a, s) => a + s.stats.runs.length + s.result.diverged.length, 0);
       process.stderr.write(`normlab report: a sweep of ${runs} of ${input.expectedRuns} runs from ${dirs.join(', ')}\n`);
       process.stderr.write(`Report: ${join(dest, 'report.html')} (${files.length} files)\n`);
       out.line(sweepSummaryText(input));
