@@ -55,7 +55,7 @@ export interface ExplainResult {
   wgsl: Record<string, string>;
 }
 
-const SHAPE: [number, number, number, number] = [2, 4, 2, 2];
+export const SHAPE: [number, number, number, number] = [2, 4, 2, 2];
 
 /** file:line of the first line of norm.wgsl containing `snippet`. */
 export function normWgslLine(snippet: string): string {
@@ -98,19 +98,29 @@ function setNames(plan: NormPlan): { name: string; planes: [number, number][] }[
   return sets;
 }
 
+/**
+ * The tiny tensor's inputs for a seed: x, gamma, beta and an upstream gradient dy. Two decimals, so
+ * the printed inputs are the exact inputs; channel offsets make the means differ.
+ */
+export function tinyInputs(seed: number): { x: number[]; gamma: number[]; beta: number[]; dy: number[] } {
+  const [, c, h, w] = SHAPE;
+  const size = SHAPE.reduce((a, b) => a * b, 1);
+  const rng = hashRng(seed);
+  const x = Array.from({ length: size }, (_, i) => round2(0.5 * (Math.floor(i / (h * w)) % c) - 0.5 + rng.normal()));
+  const gamma = Array.from({ length: c }, () => round2(0.5 + rng.next()));
+  const beta = Array.from({ length: c }, () => round2(rng.normal() * 0.5));
+  const dy = Array.from({ length: size }, () => round2(rng.normal()));
+  return { x, gamma, beta, dy };
+}
+
 export async function explainNorm(engine: Engine, norm: NormKind, opts: ExplainOptions = {}): Promise<ExplainResult> {
   const seed = opts.seed ?? 7;
   const eps = opts.eps ?? 1e-5;
   const groups = norm === 'group' ? (opts.groups ?? 2) : norm === 'instance' ? SHAPE[1] : 1;
   const plan = planNorm(norm, SHAPE, { groups, eps });
-  const [, c, h, w] = SHAPE;
+  const [, c] = SHAPE;
   const size = SHAPE.reduce((a, b) => a * b, 1);
-  const rng = hashRng(seed);
-  // Two decimals, so the printed inputs are the exact inputs; channel offsets make the means differ.
-  const x = Array.from({ length: size }, (_, i) => round2(0.5 * (Math.floor(i / (h * w)) % c) - 0.5 + rng.normal()));
-  const gamma = Array.from({ length: c }, () => round2(0.5 + rng.next()));
-  const beta = Array.from({ length: c }, () => round2(rng.normal() * 0.5));
-  const dy = Array.from({ length: size }, () => round2(rng.normal()));
+  const { x, gamma, beta, dy } = tinyInputs(seed);
 
   const read = (t: { read(): Promise<Float32Array> }): Promise<number[]> => t.read().then((a) => Array.from(a));
   const fresh = () => (norm === 'batch' ? initBatchNormState(engine, c) : undefined);
