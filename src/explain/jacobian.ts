@@ -121,7 +121,8 @@ export function formatJacobian(r: JacobianResult): string {
   const lines = [
     `Jacobian dy/dx of ${r.norm} norm${r.norm === 'group' ? ` (G = ${r.groups})` : ''} on a ${r.shape.join('x')} tensor, from the backward`,
     'kernels (one one-hot dy per output; no finite differences).',
-    `Rows: outputs y; columns: inputs x; both ordered (n, c, h, w). ' ' is exactly 0, '@' is |J| = ${max.toFixed(3)}.`,
+    'Rows: outputs y; columns: inputs x; both ordered (n, c, h, w).',
+    `' ' is exactly 0, '@' is |J| = ${max.toFixed(3)}.`,
     '',
   ];
   for (let o = 0; o < SIZE; o++) {
@@ -144,10 +145,10 @@ export function formatJacobian(r: JacobianResult): string {
     `Invariants per set, for ${inv.trials} random dy (float64 in brackets):`,
     `  max |sum(dx)|            = ${e(inv.sumDx)}  [${e(inv.refSumDx)}]`,
     `  max |sum(dx * xhat) - e| = ${e(inv.sumDxXhat)}  [${e(inv.refSumDxXhat)}]`,
-    `  ${inv.pass ? 'both 0 within' : 'NOT both 0 within'} ${inv.tolerance}; e = rstd eps / (var + eps) sum(g xhat), at most ${e(inv.epsTerm)},`,
-    '  is what eps leaves of the second: 0 as eps -> 0.',
-    'Why: dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma, removes from g its',
-    'components along 1 and along xhat (docs/normalization-backprop.md).',
+    `  ${inv.pass ? 'both 0 within' : 'NOT both 0 within'} ${inv.tolerance}. e = rstd eps / (var + eps) sum(g xhat),`,
+    `  at most ${e(inv.epsTerm)}, is what eps leaves of the second: 0 as eps -> 0.`,
+    'Why: dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy gamma, removes from g',
+    'its components along 1 and along xhat (docs/normalization-backprop.md).',
   );
   return lines.join('\n');
 }

@@ -48,7 +48,7 @@ describe('the Jacobian dy/dx of each norm on the tiny tensor', () => {
     const r = await normlab('explain', '--norm', 'group', '--jacobian');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Jacobian dy\/dx of group norm \(G = 2\)/);
-    for (const l of r.stdout.trimEnd().split('\n')) expect(l.length, l).toBeLessThanOrEqual(100);
+    for (const l of r.stdout.trimEnd().split('\n')) expect(l.length, l).toBeLessThanOrEqual(80);
     const j = await normlab('explain', '--norm', 'layer', '--jacobian', '--json');
     expect(j.status, j.stderr).toBe(0);
     const parsed = JSON.parse(j.stdout);
