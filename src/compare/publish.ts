@@ -14,7 +14,7 @@ import { probeReading, type ProbeRun } from '../report/probe-report.js';
 import { namer } from '../report/verdicts.js';
 import { groupsOf } from '../report/reading.js';
 
-export function writeComparisonReport(out: string, loaded: readonly LoadedComparison[], ds: Dataset, misclassified: number): { result: ComparisonResult; files: string[]; probeReading: string[] } {
+export function writeComparisonReport(out: string, loaded: readonly LoadedComparison[], ds: Dataset, misclassified: number): { result: ComparisonResult; files: string[]; probeText: string } {
   const result = mergeComparisons(loaded, ds);
   const sources = loaded.map((c) => resolve(c.dir));
   const inPlace = sources.length === 1 && sources[0] === resolve(out);
@@ -38,7 +38,9 @@ export function writeComparisonReport(out: string, loaded: readonly LoadedCompar
   }
   const probes = loadProbes(loaded);
   const { files } = writeReport(out, result, { misclassified, probes });
-  return { result, files, probeReading: probes.length ? probeReading(probes, namer(groupsOf(result))) : [] };
+  // For the terminal, after the table: the reading of the probes, when the runs were probed.
+  const probeText = probes.length ? ['', 'Inside the network (probes):', ...probeReading(probes, namer(groupsOf(result))).map((l) => `- ${l}`)].join('\n') : '';
+  return { result, files, probeText };
 }
 
 /** The probe records of every probed run (a run whose probes file is missing is named in one line). */

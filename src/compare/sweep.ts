@@ -60,7 +60,6 @@ export interface SweepPoint {
 }
 
 export interface SweepRun {
-  size: number;
   point: SweepPoint;
   norm: NormName;
   seed: number;
@@ -89,7 +88,7 @@ export function stepsPerEpoch(trainCount: number, size: number): number {
 
 /** Every run of the sweep in training order: seeds outer, then points, then norms. */
 export function sweepRuns(m: PointSource & Pick<SweepManifest, 'norms' | 'seeds'>): SweepRun[] {
-  return m.seeds.flatMap((seed) => sweepPoints(m).flatMap((point) => m.norms.map((norm) => ({ size: point.batchSize, point, norm, seed }))));
+  return m.seeds.flatMap((seed) => sweepPoints(m).flatMap((point) => m.norms.map((norm) => ({ point, norm, seed }))));
 }
 
 export interface Shard {

@@ -79,7 +79,7 @@ const WGSL_SNIPPETS: Record<string, string> = {
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
-function setNames(plan: NormPlan): { name: string; planes: [number, number][] }[] {
+export function setNames(plan: NormPlan): { name: string; planes: [number, number][] }[] {
   const [n, c] = plan.shape;
   const sets: { name: string; planes: [number, number][] }[] = [];
   if (plan.kind === 'batch') {

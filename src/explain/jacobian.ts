@@ -8,8 +8,8 @@
 import type { Engine } from '../engine/engine.js';
 import { noGrad } from '../engine/autograd.js';
 import { initBatchNormState, normBackwardKernels, normForwardKernels, planNorm, type NormKind } from '../engine/ops/norm.js';
-import { hashRng, normBackwardRef, normForwardRef, reductionSets } from '../reference/norm.js';
-import { SHAPE, tinyInputs } from './explain.js';
+import { channelOf, hashRng, normBackwardRef, normForwardRef, reductionSets } from '../reference/norm.js';
+import { SHAPE, setNames, tinyInputs } from './explain.js';
 
 export interface JacobianResult {
   norm: NormKind;
@@ -19,8 +19,9 @@ export interface JacobianResult {
   jacobian: number[];
   reference: number[];
   maxAbsError: number;
-  /** Per reduction set, the flat indices it holds. */
+  /** Per reduction set, the flat indices it holds, and its name as `normlab explain` gives it (c0, n0 g1, n0, n0 c2). */
   sets: number[][];
+  setNames: string[];
   /** The largest |J| between an output of sample a and an input of sample b, a != b. */
   crossSample: number;
   /**
@@ -70,13 +71,12 @@ export async function normJacobian(engine: Engine, norm: NormKind, opts: { seed?
   for (let o = 0; o < SIZE; o++) for (let i = 0; i < SIZE; i++) if (Math.floor(o / perSample) !== Math.floor(i / perSample)) crossSample = Math.max(crossSample, Math.abs(jacobian[o * SIZE + i]!));
   const ref0 = normForwardRef(x, new Array<number>(c).fill(1), new Array<number>(c).fill(0), spec);
   const xhat = ref0.y;
-  const chan = (i: number) => Math.floor(i / (SHAPE[2] * SHAPE[3])) % c;
   let epsTerm = 0;
   const sums = (dx: ArrayLike<number>, dy: readonly number[]) => {
     let a = 0;
     let b = 0;
     sets.forEach((set, k) => {
-      const e = ((ref0.rstd[k]! * eps) / (ref0.variance[k]! + eps)) * set.reduce((s, i) => s + dy[i]! * gamma[chan(i)]! * xhat[i]!, 0);
+      const e = ((ref0.rstd[k]! * eps) / (ref0.variance[k]! + eps)) * set.reduce((s, i) => s + dy[i]! * gamma[channelOf(i, SHAPE)]! * xhat[i]!, 0);
       epsTerm = Math.max(epsTerm, Math.abs(e));
       a = Math.max(a, Math.abs(set.reduce((s, i) => s + dx[i]!, 0)));
       b = Math.max(b, Math.abs(set.reduce((s, i) => s + dx[i]! * xhat[i]!, 0) - e));
@@ -89,24 +89,10 @@ export async function normJacobian(engine: Engine, norm: NormKind, opts: { seed?
   // float32: each dx is about 1 in size; a sum over 8 to 16 of them cancels to ~1e-6.
   const tolerance = 1e-5;
   const invariants = { trials, sumDx: worst(gpu, 0), sumDxXhat: worst(gpu, 1), refSumDx: worst(ref, 0), refSumDxXhat: worst(ref, 1), epsTerm, tolerance, pass: worst(gpu, 0) <= tolerance && worst(gpu, 1) <= tolerance };
-  return { norm, shape: SHAPE, groups, jacobian, reference, maxAbsError, sets, crossSample, invariants };
+  return { norm, shape: SHAPE, groups, jacobian, reference, maxAbsError, sets, setNames: setNames(plan).map((s) => s.name), crossSample, invariants };
 }
 
 const SHADES = ' .:-=+*#%@';
-
-/** A reduction set's name as `normlab explain` gives it: c0 (batch), n0 g1 (group), n0 (layer), n0 c2 (instance). */
-export function setName(r: Pick<JacobianResult, 'norm' | 'groups' | 'shape'>, k: number): string {
-  switch (r.norm) {
-    case 'batch':
-      return `c${k}`;
-    case 'group':
-      return `n${Math.floor(k / r.groups)} g${k % r.groups}`;
-    case 'layer':
-      return `n${k}`;
-    case 'instance':
-      return `n${Math.floor(k / r.shape[1])} c${k % r.shape[1]}`;
-  }
-}
 
 /**
  * The Jacobian as characters: one per entry, ordered by (n, c, h, w), darker for larger |J| (a
@@ -132,7 +118,7 @@ export function formatJacobian(r: JacobianResult): string {
       if (i > 0 && i % per === 0) row += '|';
       row += shade(r.jacobian[o * SIZE + i]!);
     }
-    lines.push(`${row}  y${o} in ${setName(r, setOf.get(o)!)}`);
+    lines.push(`${row}  y${o} in ${r.setNames[setOf.get(o)!]}`);
   }
   const couples = r.crossSample > 0;
   const e = (v: number) => v.toExponential(2);

@@ -64,7 +64,7 @@ export function reductionSets(spec: NormRefSpec): number[][] {
   return sets;
 }
 
-function channelOf(i: number, shape: readonly number[]): number {
+export function channelOf(i: number, shape: readonly number[]): number {
   return Math.floor(i / (shape[2]! * shape[3]!)) % shape[1]!;
 }
 

@@ -16,6 +16,7 @@ import { mdTable, mdTableToHtml, renderHtml, renderMarkdown, type Block } from '
 import type { SweepReportInput, SweepSize } from './sweep-report.js';
 import type { NormName } from './types.js';
 import { cap } from './verdicts.js';
+import { groupsOf } from './reading.js';
 
 export const TRAINS_BELOW = 0.9;
 
@@ -57,12 +58,13 @@ export function largestTrained(runs: readonly LrRun[], norm: NormName): Map<numb
 
 const fmtLr = (v: number) => String(Number(v.toPrecision(3)));
 const seedsOf = (runs: readonly LrRun[]) => [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
-const groupsOf = (input: SweepReportInput) => input.sizes.flatMap((s) => s.result.runs).find((x) => x.norm === 'group')?.groups;
+/** Group norm's G, for the titles ("group norm (G=4)"). */
+const groupsIn = (input: SweepReportInput) => groupsOf({ runs: input.sizes.flatMap((s) => s.result.runs) });
 
 /** The reading: each norm's largest tolerated learning rate over seeds, and batch norm against the others, paired by seed. */
 export function lrSweepReading(input: SweepReportInput): string[] {
   const runs = lrRuns(input);
-  const name = (n: NormName) => normTitle(n, groupsOf(input));
+  const name = (n: NormName) => normTitle(n, groupsIn(input));
   const lines: string[] = [];
   const lrs = [...new Set(runs.map((r) => r.lr))].sort((a, b) => a - b);
   for (const norm of input.norms) {
@@ -145,7 +147,7 @@ export function lrSweepPng(input: SweepReportInput): Buffer {
     });
     const dodge = (i - (input.norms.length - 1) / 2) * 5;
     const main: Series = {
-      name: normTitle(norm, groupsOf(input)),
+      name: normTitle(norm, groupsIn(input)),
       color: NORM_COLORS[norm],
       points: pts.map((p) => [Math.log2(p.lr), p.s ? p.s.mean : NaN] as const),
       errorBars: pts.filter((p) => p.s?.ci95).map((p) => [Math.log2(p.lr), Math.max(0, p.s!.ci95![0]), Math.min(top, p.s!.ci95![1])] as const),
@@ -177,7 +179,7 @@ export function lrSweepCsv(input: SweepReportInput): string {
 
 function table(input: SweepReportInput): string {
   const runs = lrRuns(input);
-  return mdTable(['lr', ...input.norms.map((n) => `${normTitle(n, groupsOf(input))} (${seedsOf(runs.filter((r) => r.norm === n)).length} seeds)`)], tableRows(input, runs));
+  return mdTable(['lr', ...input.norms.map((n) => `${normTitle(n, groupsIn(input))} (${seedsOf(runs.filter((r) => r.norm === n)).length} seeds)`)], tableRows(input, runs));
 }
 
 export function lrSweepSummaryText(input: SweepReportInput): string {

@@ -10,6 +10,7 @@ import { drawLineChart, NORM_COLORS, CHART_COLORS, type Series } from './plots.j
 import { Raster, fitText, measureText, type Rgb } from './raster.js';
 import { mdTable, mdTableToHtml, type Block } from './render.js';
 import type { Namer } from './verdicts.js';
+import { mean } from './reading.js';
 import type { NormName } from './types.js';
 
 export interface ProbeRun {
@@ -111,18 +112,13 @@ export function probeLandscapePng(runs: readonly ProbeRun[], norms: readonly Nor
 }
 
 /** The measures the reading compares, each a number per probe step. */
-export const PROBE_MEASURES: readonly { key: string; short: string; label: string; of: (s: ProbeStep, layers: string[]) => number }[] = [
-  { key: 'ics_l2', short: 'internal covariate shift', label: "internal covariate shift ||G - G'|| (mean over layers)", of: (s, ls) => mean(ls.map((l) => value(s, 'ics_l2', l))) },
-  { key: 'ics_cos', short: "cos(G, G')", label: "cos(G, G') (mean over layers; 1: no shift)", of: (s, ls) => mean(ls.map((l) => value(s, 'ics_cos', l))) },
-  { key: 'loss_band', short: 'loss band width', label: 'loss band width, max - min of L(w - eta g)', of: (s) => value(s, 'loss_band_max') - value(s, 'loss_band_min') },
-  { key: 'grad_pred', short: 'gradient change along the step (predictiveness)', label: 'gradient predictiveness, max over eta of ||grad L(w - eta g) - grad L(w)||', of: (s) => Math.max(...s.landscape.map((p) => p.gradPred)) },
-  { key: 'beta_smooth', short: 'effective beta-smoothness', label: 'effective beta-smoothness', of: (s) => value(s, 'beta_smooth') },
+export const PROBE_MEASURES: readonly { key: string; short: string; of: (s: ProbeStep, layers: string[]) => number }[] = [
+  { key: 'ics_l2', short: 'internal covariate shift', of: (s, ls) => mean(ls.map((l) => value(s, 'ics_l2', l))) },
+  { key: 'ics_cos', short: "cos(G, G')", of: (s, ls) => mean(ls.map((l) => value(s, 'ics_cos', l))) },
+  { key: 'loss_band', short: 'loss band width', of: (s) => value(s, 'loss_band_max') - value(s, 'loss_band_min') },
+  { key: 'grad_pred', short: 'gradient change along the step (predictiveness)', of: (s) => Math.max(...s.landscape.map((p) => p.gradPred)) },
+  { key: 'beta_smooth', short: 'effective beta-smoothness', of: (s) => value(s, 'beta_smooth') },
 ];
-
-function mean(xs: readonly number[]): number {
-  const f = xs.filter(Number.isFinite);
-  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
-}
 
 export interface ProbeContrast {
   /** a minus b, paired over (seed, probe step). */

@@ -38,8 +38,8 @@ export interface ProbeRecord {
   betaSmooth: number;
 }
 
-/** Decodes one row of `layout.width` floats. `weightOf(layer)` is the index of the layer's weight among the parameters. */
-export function decodeRow(layout: ProbeLayout, row: Float32Array, step: number, epoch: number, weightOf: (layer: number) => number): ProbeRecord {
+/** Decodes one row of `layout.width` floats. */
+export function decodeRow(layout: ProbeLayout, row: Float32Array, step: number, epoch: number): ProbeRecord {
   const at = (s: number) => row[s]!;
   const params = layout.params.map((name, i) => {
     const s = layout.param(i);
@@ -50,7 +50,7 @@ export function decodeRow(layout: ProbeLayout, row: Float32Array, step: number, 
     const t = layout.tap(l);
     let ics: ProbeLayerRecord['ics'] = null;
     if (l > 0) {
-      const g = params[weightOf(l)]!.gradNorm;
+      const g = params[layout.weights[l]!]!.gradNorm;
       const l2 = at(layout.ics(l));
       const g2 = at(layout.ics(l) + 1);
       // cos from the three lengths: ||G - G'||^2 = ||G||^2 + ||G'||^2 - 2 G.G'

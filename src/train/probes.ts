@@ -50,6 +50,8 @@ export interface ProbeLayout {
   width: number;
   layers: string[];
   params: string[];
+  /** layer index -> the index of its weight (ProbeLayer.weight) among the parameters. */
+  weights: number[];
   etas: number[];
   loss: number;
   /** layer index -> 4 slots: conv mean, conv std, out mean, out std. */
@@ -62,7 +64,7 @@ export interface ProbeLayout {
   eta: (k: number) => number;
 }
 
-export function probeLayout(layers: string[], params: string[], etas: number[]): ProbeLayout {
+export function probeLayout(layers: string[], params: string[], weights: number[], etas: number[]): ProbeLayout {
   const L = layers.length;
   const P = params.length;
   const tap0 = 1;
@@ -73,6 +75,7 @@ export function probeLayout(layers: string[], params: string[], etas: number[]):
     width: eta0 + etas.length * (1 + P),
     layers,
     params,
+    weights,
     etas,
     loss: 0,
     tap: (l) => tap0 + 4 * l,
@@ -89,7 +92,6 @@ export class ProbeRecorder {
   private readonly wBefore: Tensor[];
   private readonly wAfter: Tensor[];
   private readonly g: Tensor[];
-  private readonly paramIndex: Map<Tensor, number>;
   private readonly stateIndex: Map<Tensor, number>;
 
   constructor(
@@ -102,13 +104,14 @@ export class ProbeRecorder {
     if (!(capacity >= 1)) throw new Error(`ProbeRecorder: capacity ${capacity}`);
     const names = new Map(target.params.map((p) => [p.tensor, p.name]));
     for (const l of target.layers) for (const t of l.params) if (!names.has(t)) throw new Error(`ProbeRecorder: layer ${l.name} has a parameter not in params`);
-    this.layout = probeLayout(target.layers.map((l) => l.name), target.params.map((p) => p.name), ETA_MULTIPLES.map((m) => m * lr));
+    const weights = target.layers.map((l) => target.params.findIndex((p) => p.tensor === l.weight));
+    if (weights.includes(-1)) throw new Error('ProbeRecorder: a layer\'s weight is not among the parameters');
+    this.layout = probeLayout(target.layers.map((l) => l.name), target.params.map((p) => p.name), weights, ETA_MULTIPLES.map((m) => m * lr));
     this.rows = engine.keep(engine.tensor(new Float32Array(capacity * this.layout.width).fill(NaN), [capacity, this.layout.width], 'f32', 'probe rows'));
     const copyOf = (t: Tensor, what: string) => engine.keep(engine.empty(t.shape, 'f32', `${t.label} ${what}`));
     this.wBefore = target.state.map((t) => copyOf(t, 'before step'));
     this.wAfter = target.state.map((t) => copyOf(t, 'after step'));
     this.g = target.params.map((p) => copyOf(p.tensor, 'probe gradient'));
-    this.paramIndex = new Map(target.params.map((p, i) => [p.tensor, i]));
     this.stateIndex = new Map(target.state.map((t, i) => [t, i]));
     for (const p of target.params) if (!this.stateIndex.has(p.tensor)) throw new Error(`ProbeRecorder: parameter ${p.name} is not in state`);
   }
@@ -177,7 +180,7 @@ export class ProbeRecorder {
     target.layers.forEach((layer, l) => {
       if (l === 0) return;
       this.copyState(this.wAfter, target.layers[l - 1]!.params);
-      const w = this.paramIndex.get(layer.weight)!;
+      const w = layout.weights[l]!;
       this.pass(undefined, undefined, (i, g) => {
         if (i !== w) return;
         ops.probeDistance(this.g[w]!, g, this.rows, slot(layout.ics(l)));

@@ -17,7 +17,6 @@ export interface ProbeCost {
 
 export class TrainingProbes {
   private readonly recorder: ProbeRecorder;
-  private readonly weightOf: (layer: number) => number;
   private pending: { step: number; epoch: number }[] = [];
   readonly cost: ProbeCost;
 
@@ -40,7 +39,6 @@ export class TrainingProbes {
       loss,
       hostState: { save: () => model.batchesTracked, restore: (v) => (model.batchesTracked = v as number) },
     }, lr, Math.ceil(stepsPerEpoch / every) + 1);
-    this.weightOf = (l) => params.findIndex((p) => p.tensor === layers[l]!.weight);
     this.cost = { every, steps: 0, seconds: 0 };
   }
 
@@ -70,7 +68,7 @@ export class TrainingProbes {
     const rows = await this.recorder.read(this.pending.length);
     const { layout } = this.recorder;
     const w = layout.width;
-    const records = this.pending.map((at, i) => decodeRow(layout, rows.subarray(i * w, (i + 1) * w), at.step, at.epoch, this.weightOf));
+    const records = this.pending.map((at, i) => decodeRow(layout, rows.subarray(i * w, (i + 1) * w), at.step, at.epoch));
     this.pending = [];
     await sink?.(records);
   }

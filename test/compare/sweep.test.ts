@@ -22,10 +22,10 @@ describe('the sweep plan', () => {
 
   it('shards cover every (size, norm, seed) exactly once, for any number of parts', () => {
     const m = { sizes: [2, 4, 8], norms: ['batch', 'group', 'none'] as ('batch' | 'group' | 'none')[], seeds: [0, 1] };
-    const all = sweepRuns(m).map((r) => `${r.size}/${r.norm}/${r.seed}`);
+    const all = sweepRuns(m).map((r) => `${r.point.batchSize}/${r.norm}/${r.seed}`);
     expect(new Set(all).size).toBe(18);
     for (const n of [1, 2, 3, 5, 18, 25]) {
-      const parts = Array.from({ length: n }, (_, i) => shardRuns(sweepRuns(m), { index: i + 1, count: n }).map((r) => `${r.size}/${r.norm}/${r.seed}`));
+      const parts = Array.from({ length: n }, (_, i) => shardRuns(sweepRuns(m), { index: i + 1, count: n }).map((r) => `${r.point.batchSize}/${r.norm}/${r.seed}`));
       expect(parts.flat().sort()).toEqual([...all].sort());
       // Balanced: part sizes differ by at most one run.
       const sizes = parts.map((p) => p.length);

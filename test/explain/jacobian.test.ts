@@ -30,6 +30,16 @@ describe('the Jacobian dy/dx of each norm on the tiny tensor', () => {
         }
       }
       expect(inside).toBeGreaterThan(0.1);
+      // Each set's name (as explain prints it) names the (n, c) planes its indices lie in.
+      r.sets.forEach((set, k) => {
+        for (const i of set) {
+          const [n, c] = [Math.floor(i / 16), Math.floor(i / 4) % 4];
+          const name = r.setNames[k]!;
+          const g = Number(/g(\d)/.exec(name)?.[1] ?? NaN);
+          const ok = norm === 'batch' ? name === `c${c}` : norm === 'layer' ? name === `n${n}` : norm === 'instance' ? name === `n${n} c${c}` : name.startsWith(`n${n} `) && Math.floor(c / (4 / r.groups)) === g;
+          expect(ok, `${name} holds ${i}`).toBe(true);
+        }
+      });
       if (norm === 'batch') expect(r.crossSample).toBeGreaterThan(0.1);
       else expect(r.crossSample).toBe(0);
       expect(r.invariants.pass).toBe(true);

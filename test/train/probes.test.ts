@@ -38,8 +38,7 @@ async function probeOneStep(target: ProbeTarget, opt: SGD): Promise<ProbeRecord>
   });
   rec.afterStep(0);
   const row = await rec.read(1);
-  const weightOf = (l: number) => target.params.findIndex((p) => p.tensor === target.layers[l]!.weight);
-  const r = decodeRow(rec.layout, row, 0, 1, weightOf);
+  const r = decodeRow(rec.layout, row, 0, 1);
   rec.dispose();
   return r;
 }

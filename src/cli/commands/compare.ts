@@ -172,10 +172,10 @@ export const compareCommand: Command = {
       const started = Date.now();
       await runComparison(engine, { dir, norms, seeds, config: cfg, dataset: ds, subset }, progress);
       process.off('SIGINT', onSigint);
-      const { result, files, probeReading } = writeComparisonReport(dir, loadComparisons([dir]), ds, num(args, 'misclassified'));
+      const { result, files, probeText } = writeComparisonReport(dir, loadComparisons([dir]), ds, num(args, 'misclassified'));
       progress.message(`\nReport: ${join(dir, 'report.html')} (and report.md; ${files.length} files) after ${formatDuration((Date.now() - started) / 1000)}`);
       out.line(markdownTable(result));
-      if (probeReading.length) out.line(['', 'Inside the network (probes):', ...probeReading.map((l) => `- ${l}`)].join('\n'));
+      if (probeText) out.line(probeText);
       return 0;
     } finally {
       process.off('SIGINT', onSigint);

@@ -44,11 +44,11 @@ export const reportCommand: Command = {
     const loaded = loadComparisons(dirs);
     const dest = str(args, 'out') ?? (dirs.length === 1 ? dirs[0]! : join('runs', `report-${new Date().toISOString().replace(/[:.]/g, '-')}`));
     const ds = loadComparisonDataset(loaded[0]!.manifest, str(args, 'data'));
-    const { result, files, probeReading } = writeComparisonReport(dest, loaded, ds, num(args, 'misclassified'));
+    const { result, files, probeText } = writeComparisonReport(dest, loaded, ds, num(args, 'misclassified'));
     process.stderr.write(`normlab report: ${result.runs.length} runs (${result.norms.join(', ')}; seeds ${result.seeds.join(', ')}) from ${dirs.join(', ')}\n`);
     process.stderr.write(`Report: ${join(dest, 'report.html')} (and report.md; ${files.length} files)\n`);
     out.line(markdownTable(result));
-    if (probeReading.length) out.line(['', 'Inside the network (probes):', ...probeReading.map((l) => `- ${l}`)].join('\n'));
+    if (probeText) out.line(probeText);
     return 0;
   },
 };

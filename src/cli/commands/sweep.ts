@@ -147,13 +147,13 @@ export const sweepCommand: Command = {
         dataset: ds,
         subset,
       }]));
-      const tasks: RunTask[] = shardRuns(sweepRuns(manifest), shard).map(({ size, point, norm, seed }) => ({
+      const tasks: RunTask[] = shardRuns(sweepRuns(manifest), shard).map(({ point, norm, seed }) => ({
         plan: plans.get(point.dir)!,
         norm,
         seed,
         label: `${point.dir} ${norm} seed ${seed}`,
         // Time per image grows as the batch shrinks (dispatch-bound steps): about (1 + 4/B) on lavapipe.
-        weight: ds.train.count * base.epochs * (1 + 4 / size),
+        weight: ds.train.count * base.epochs * (1 + 4 / point.batchSize),
       }));
       const at = kind === 'lr' ? `learning rate ${manifest.lrs!.join(', ')} at batch ${manifest.sizes[0]}` : `batch ${manifest.sizes.join(', ')}`;
       progress.message(
