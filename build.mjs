@@ -1,5 +1,6 @@
 // Builds, with esbuild:
-//   dist/normlab.js       the CLI, one file; `webgpu` stays external (it loads a native dawn.node)
+//   dist/normlab.js       the CLI, one file; `webgpu` stays external (it loads a native dawn.node), and
+//                         `esbuild` (exercise check compiles a learner's TypeScript with it)
 //   web/dist/*.js         the two web pages, for the browser, from the same engine sources
 //   web/dist/sample.bin.gz  the pages' dataset sample, written from the dataset (src/web/make-sample.ts)
 // WGSL is inlined as text in both bundles: every kernel comes from src/shaders/*.wgsl, for Node and
@@ -18,7 +19,7 @@ const cli = await build({
   outfile: 'dist/normlab.js',
   platform: 'node',
   target: 'node20',
-  external: ['webgpu'],
+  external: ['webgpu', 'esbuild'],
   banner: { js: "import { createRequire as __nlCreateRequire } from 'node:module'; const require = __nlCreateRequire(import.meta.url);" },
 });
 writeFileSync('dist/normlab.meta.json', JSON.stringify(cli.metafile));

@@ -10,6 +10,7 @@ import { summaryCommand } from './summary.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { selftestCommand } from './selftest.js';
 import { explainCommand } from './explain.js';
+import { exerciseCommand } from './exercise.js';
 import { infoCommand } from './info.js';
 import { downloadCommand } from './download.js';
 import { benchCommand } from './bench.js';
@@ -26,6 +27,7 @@ export const commands: Command[] = [
   gradcheckCommand,
   selftestCommand,
   explainCommand,
+  exerciseCommand,
   infoCommand,
   downloadCommand,
   benchCommand,

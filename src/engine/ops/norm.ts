@@ -258,7 +258,8 @@ export interface NormBackward {
 
 /**
  * Records the backward kernels. `fixedStats`: the statistics did not depend on x (batch norm in
- * evaluation), so dx has no mean terms.
+ * evaluation), so dx has no mean terms. The four steps below are exported for the exercise
+ * (src/explain/exercise-wgsl.ts), which runs them with a learner's expressions spliced in.
  */
 export function normBackwardKernels(
   plan: NormPlan,
@@ -271,15 +272,58 @@ export function normBackwardKernels(
 ): NormBackward {
   const e = x.engine;
   const op = `${plan.kind}Norm backward`;
-  const [n, c] = plan.shape;
-  const base = { ...plan.constants };
-  const plane = e.empty([plan.planes, 2], 'f32', `${op} plane sums`);
-  e.dispatch(plan.vec4 ? K.planeGradSums4 : K.planeGradSums, {
-    constants: { ...base, WG, TPP: plan.tpp },
+  const plane = normPlaneGradSums(plan, x, gamma, beta, stats, dy);
+  const { dbeta, dgamma } = normChannelSums(plan, plane, gamma);
+  let dx: Tensor | null = null;
+  let meanG: Tensor | null = null;
+  let meanGXhat: Tensor | null = null;
+  if (opts.needDx ?? true) {
+    if (opts.fixedStats) {
+      dx = e.empty(x.shape, 'f32', `${plan.kind}Norm dx`);
+      e.dispatch(plan.vec4 ? K.dxFixedStats4 : K.dxFixedStats, {
+        constants: plan.vec4 ? { ...plan.constants, WG, PER4: plan.per4 } : { ...plan.constants, WG },
+        bindings: bind(plan.vec4 ? { x4: x, dy4: dy, gamma, beta, stats, out4: dx } : { x, dy, gamma, beta, stats, out: dx }),
+        workgroups: workgroups1d(plan.vec4 ? dx.size / 4 / plan.per4 : dx.size, WG),
+        op: `${op} dx`,
+      });
+    } else {
+      ({ meanG, meanGXhat } = normSetMeans(plan, plane, gamma));
+      dx = normDx(plan, x, gamma, beta, stats, dy, meanG, meanGXhat);
+    }
+  }
+  plane.dispose();
+  return { dx, dgamma, dbeta, meanG, meanGXhat };
+}
+
+/** Kernels of a WGSL module other than norm.wgsl (the exercise's), one object per (code, entry point) so pipelines cache. */
+const otherKernels = new Map<string, Kernel>();
+function kernelIn(code: string | undefined, scalar: Kernel, vec4: Kernel, plan: NormPlan): Kernel {
+  if (code === undefined) return plan.vec4 ? vec4 : scalar;
+  if (plan.vec4) throw new Error(`${plan.kind}Norm: a replacement module runs the scalar kernels only (plan it with naive: true)`);
+  const key = `${scalar.entryPoint}\n${code}`;
+  let k = otherKernels.get(key);
+  // Pipelines are cached by kernel name: each module gets its own.
+  if (!k) otherKernels.set(key, (k = { name: `${scalar.name} (module ${otherKernels.size + 1})`, code, entryPoint: scalar.entryPoint }));
+  return k;
+}
+
+/** Per plane (sum dy, sum dy * xhat): both reductions of the backward start here. `code`: a module to take the kernel from. */
+export function normPlaneGradSums(plan: NormPlan, x: Tensor, gamma: Tensor, beta: Tensor, stats: Tensor, dy: Tensor, code?: string): Tensor {
+  const e = x.engine;
+  const plane = e.empty([plan.planes, 2], 'f32', `${plan.kind}Norm backward plane sums`);
+  e.dispatch(kernelIn(code, K.planeGradSums, K.planeGradSums4, plan), {
+    constants: { ...plan.constants, WG, TPP: plan.tpp },
     bindings: bind(plan.vec4 ? { x4: x, dy4: dy, gamma, beta, stats, plane } : { x, dy, gamma, beta, stats, plane }),
     workgroups: workgroups1d(plan.planes * plan.tpp, WG),
-    op: `${op} plane sums`,
+    op: `${plan.kind}Norm backward plane sums`,
   });
+  return plane;
+}
+
+/** dbeta[c] = sum dy and dgamma[c] = sum dy * xhat over (n, h, w): the plane sums gathered per channel. */
+export function normChannelSums(plan: NormPlan, plane: Tensor, gamma: Tensor): { dbeta: Tensor; dgamma: Tensor } {
+  const e = plane.engine;
+  const [n, c] = plan.shape;
   const dbeta = e.empty([c], 'f32', `${plan.kind}Norm dbeta`);
   const dgamma = e.empty([c], 'f32', `${plan.kind}Norm dgamma`);
   const wgChannel = setWorkgroup(n);
@@ -287,41 +331,43 @@ export function normBackwardKernels(
     constants: { WG: wgChannel, C: c, SET_BASE: 1, SET_STRIDE: c, SET_PLANES: n, TARGETS: c, WEIGHTED: 0, SCALE: 1 },
     bindings: bind({ plane, gamma, redA: dbeta, redB: dgamma }),
     workgroups: workgroups1d(c * wgChannel, wgChannel),
-    op: `${op} channel sums`,
+    op: `${plan.kind}Norm backward channel sums`,
   });
-  let dx: Tensor | null = null;
-  let meanG: Tensor | null = null;
-  let meanGXhat: Tensor | null = null;
-  if (opts.needDx ?? true) {
-    dx = e.empty(x.shape, 'f32', `${plan.kind}Norm dx`);
-    if (opts.fixedStats) {
-      e.dispatch(plan.vec4 ? K.dxFixedStats4 : K.dxFixedStats, {
-        constants: plan.vec4 ? { ...base, WG, PER4: plan.per4 } : { ...base, WG },
-        bindings: bind(plan.vec4 ? { x4: x, dy4: dy, gamma, beta, stats, out4: dx } : { x, dy, gamma, beta, stats, out: dx }),
-        workgroups: workgroups1d(plan.vec4 ? dx.size / 4 / plan.per4 : dx.size, WG),
-        op: `${op} dx`,
-      });
-    } else {
-      meanG = e.empty([plan.sets], 'f32', `${op} mean(g)`);
-      meanGXhat = e.empty([plan.sets], 'f32', `${op} mean(g*xhat)`);
-      const wgSet = setWorkgroup(plan.setGather.SET_PLANES!);
-      e.dispatch(K.reducePlanes, {
-        constants: { WG: wgSet, C: c, ...plan.setGather, WEIGHTED: 1, SCALE: 1 / plan.setSize },
-        bindings: bind({ plane, gamma, redA: meanG, redB: meanGXhat }),
-        workgroups: workgroups1d(plan.sets * wgSet, wgSet),
-        op: `${op} set sums`,
-      });
-      const common = { gamma, beta, stats, redA: meanG, redB: meanGXhat };
-      e.dispatch(plan.vec4 ? K.dx4 : K.dx, {
-        constants: plan.vec4 ? { ...base, WG, PER4: plan.per4 } : { ...base, WG },
-        bindings: bind(plan.vec4 ? { ...common, x4: x, dy4: dy, out4: dx } : { ...common, x, dy, out: dx }),
-        workgroups: workgroups1d(plan.vec4 ? dx.size / 4 / plan.per4 : dx.size, WG),
-        op: `${op} dx`,
-      });
-    }
-  }
-  plane.dispose();
-  return { dx, dgamma, dbeta, meanG, meanGXhat };
+  return { dbeta, dgamma };
+}
+
+/**
+ * Per set of `plan`, mean(g) and mean(g * xhat), g = dy * gamma: the plane sums gathered per set.
+ * The plane sums may come from another plan of the same shape (the exercise gathers one norm's sums
+ * over every kind of set).
+ */
+export function normSetMeans(plan: NormPlan, plane: Tensor, gamma: Tensor): { meanG: Tensor; meanGXhat: Tensor } {
+  const e = plane.engine;
+  const op = `${plan.kind}Norm backward`;
+  const meanG = e.empty([plan.sets], 'f32', `${op} mean(g)`);
+  const meanGXhat = e.empty([plan.sets], 'f32', `${op} mean(g*xhat)`);
+  const wgSet = setWorkgroup(plan.setGather.SET_PLANES!);
+  e.dispatch(K.reducePlanes, {
+    constants: { WG: wgSet, C: plan.shape[1], ...plan.setGather, WEIGHTED: 1, SCALE: 1 / plan.setSize },
+    bindings: bind({ plane, gamma, redA: meanG, redB: meanGXhat }),
+    workgroups: workgroups1d(plan.sets * wgSet, wgSet),
+    op: `${op} set sums`,
+  });
+  return { meanG, meanGXhat };
+}
+
+/** dx = rstd * (g - mean(g) - xhat * mean(g * xhat)). `code`: a module to take the kernel from (its redA, redB as it reads them). */
+export function normDx(plan: NormPlan, x: Tensor, gamma: Tensor, beta: Tensor, stats: Tensor, dy: Tensor, redA: Tensor, redB: Tensor, code?: string): Tensor {
+  const e = x.engine;
+  const dx = e.empty(x.shape, 'f32', `${plan.kind}Norm dx`);
+  const common = { gamma, beta, stats, redA, redB };
+  e.dispatch(kernelIn(code, K.dx, K.dx4, plan), {
+    constants: plan.vec4 ? { ...plan.constants, WG, PER4: plan.per4 } : { ...plan.constants, WG },
+    bindings: bind(plan.vec4 ? { ...common, x4: x, dy4: dy, out4: dx } : { ...common, x, dy, out: dx }),
+    workgroups: workgroups1d(plan.vec4 ? dx.size / 4 / plan.per4 : dx.size, WG),
+    op: `${plan.kind}Norm backward dx`,
+  });
+  return dx;
 }
 
 /** Forward kernels plus the autograd record; the saved statistics live as long as the graph. */
