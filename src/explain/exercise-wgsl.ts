@@ -47,13 +47,22 @@ function position(source: string, offset: number): { line: number; column: numbe
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
-/** Reads a solution; anything wrong is one UserError naming the file and line. */
-export function parseWgslSolution(source: string, file: string): WgslSolution {
-  if (source.length > MAX_SOLUTION_BYTES) throw new UserError(`${file}: ${source.length} bytes is too large for a solution (the limit is ${MAX_SOLUTION_BYTES}; a solution is three lines)`);
+/** The norm a file's '// norm: NAME' line names. */
+function normOf(source: string, file: string): ExerciseNorm {
   const normLine = /^\s*\/\/\s*norm:\s*(\S+)/m.exec(source);
   if (!normLine) throw new UserError(`${file}:1: no '// norm: ${EXERCISE_NORMS.join('|')}' line says which norm this solves`);
   const norm = normLine[1] as ExerciseNorm;
   if (!EXERCISE_NORMS.includes(norm)) throw new UserError(`${file}:${position(source, normLine.index).line}: '${normLine[1]}' is not a norm of the exercise (${EXERCISE_NORMS.join(', ')})`);
+  return norm;
+}
+
+/**
+ * Reads a solution; anything wrong is one UserError naming the file and line. `norm`: the norm
+ * when the text has no '// norm:' line (the page's editor, whose norm is the page's).
+ */
+export function parseWgslSolution(source: string, file: string, given?: ExerciseNorm): WgslSolution {
+  if (source.length > MAX_SOLUTION_BYTES) throw new UserError(`${file}: ${source.length} bytes is too large for a solution (the limit is ${MAX_SOLUTION_BYTES}; a solution is three lines)`);
+  const norm = given ?? normOf(source, file);
   const code = blankComments(source);
   const statements: Partial<Record<ValueName, WgslStatement>> = {};
   const at = (offset: number) => {

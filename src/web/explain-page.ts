@@ -9,6 +9,8 @@ const EXPLAINED: readonly NormKind[] = ['batch', 'group', 'layer', 'instance'];
 import { explainNorm, type ExplainResult } from '../explain/explain.js';
 import normWgsl from '../shaders/norm.wgsl';
 import { byId, el, runPage, setState, showError, startEngine, status } from './page.js';
+import { showJacobian } from './jacobian-panel.js';
+import { showExercise } from './exercise-panel.js';
 
 const DOC = '/docs/normalization-backprop.md';
 /** One colour per reduction set (at most 4 sets here). */
@@ -234,6 +236,8 @@ async function explain(engine: Engine, norm: NormKind, seed: number): Promise<vo
   );
   fd.append(verdict);
   byId('doc-link').setAttribute('href', DOC);
+  await showJacobian(engine, norm, seed, SET_INK);
+  showExercise(engine, norm);
   setState('done');
 }
 

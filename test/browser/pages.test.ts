@@ -9,6 +9,9 @@ import { startWebServer, type WebServer } from '../../src/web/server.js';
 import { decodeCheckpoint } from '../../src/model/checkpoint.js';
 import { normBackwardRef } from '../../src/reference/norm.js';
 import type { ExplainResult } from '../../src/explain/explain.js';
+import type { JacobianResult } from '../../src/explain/jacobian.js';
+import type { ExerciseStatus } from '../../src/web/exercise-panel.js';
+import { EXPECTED, MISTAKES, wgslSolution } from '../explain/exercise-solutions.js';
 
 const CHROMIUM = process.env.NORMLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'browser');
@@ -175,8 +178,8 @@ describe('the explainer page', () => {
       expect(await page.locator('#sets li').count()).toBe(r.sets.length);
     }
     // Each measurement the probes make links to its definition, a section of the served document.
-    const defs = await page.locator('#measures a.def').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')!));
-    expect(defs.length).toBeGreaterThanOrEqual(5);
+    const defs = await page.locator('a.def').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')!));
+    expect(defs.length).toBeGreaterThanOrEqual(8);
     const doc = await (await fetch(new URL('/docs/normalization-backprop.md', web.url))).text();
     const anchor = (h: string) => h.toLowerCase().replace(/[^\w\s-]/g, '').trim().replace(/\s/g, '-');
     const anchors = new Set(doc.split('\n').filter((l) => l.startsWith('#')).map((l) => anchor(l.replace(/^#+\s*/, ''))));
@@ -186,6 +189,54 @@ describe('the explainer page', () => {
       const res = await fetch(new URL(href, web.url));
       expect(res.status).toBe(200);
     }
+    expect(problems).toEqual([]);
+    await page.close();
+  }, BROWSER_TEST_MS);
+
+  it("draws the Jacobian with its sets, answers which inputs an output depends on, and checks the learner's dx as the CLI does", async () => {
+    const { page, problems } = await open('/explain.html?norm=group');
+    await settled(page, 120_000);
+    const r = (await page.evaluate(() => window.normlab.jacobian)) as JacobianResult;
+    expect(r.norm).toBe('group');
+    expect(r.maxAbsError).toBeLessThan(1e-5);
+    expect(r.crossSample).toBe(0);
+    expect(r.invariants.pass).toBe(true);
+    // 32 rows of 32 cells, and one outline per (row run, column run) of each set: group sets are contiguous.
+    expect(await page.locator('svg.jacobian-map g.jrow').count()).toBe(32);
+    expect(await page.locator('svg.jacobian-map g.jrow').first().locator('rect').count()).toBe(32);
+    expect(await page.locator('svg.jacobian-map rect.set-outline').count()).toBe(r.sets.length);
+    expect(await page.locator('#jacobian-invariants tr').count()).toBe(r.sets.length + 1);
+    // Clicking output 13 (n0 c3 h0 w1, group n0 g1) lists exactly the inputs of its set.
+    await page.locator('svg.jacobian-map g.jrow[data-row="13"] rect').first().click();
+    const picked = (await page.evaluate(() => window.normlab.jacobianPicked)) as { output: number; inputs: number[] };
+    expect(picked.output).toBe(13);
+    expect(picked.inputs).toEqual(r.sets.find((s) => s.includes(13)));
+    expect(await page.locator('#jacobian-picked').textContent()).toContain('y[n0 c3 h0 w1] depends on 8 of the 32 inputs, all in set n0 g1');
+    await page.locator('#jacobian').screenshot({ path: join(SHOTS, 'explain-jacobian-group.png') });
+
+    // The exercise: every solution of the CLI's tests gets the same verdict here.
+    const check = async (text: string): Promise<ExerciseStatus> => {
+      const before = (await page.evaluate(() => (window.normlab.exercise as ExerciseStatus).checks)) as number;
+      await page.fill('#exercise-code', text);
+      await page.click('#exercise-check');
+      await page.waitForFunction((n) => (window.normlab.exercise as ExerciseStatus).checks > n, before, { timeout: 60_000, polling: 100 });
+      return (await page.evaluate(() => window.normlab.exercise)) as ExerciseStatus;
+    };
+    const lets = (source: string) => source.split('\n').filter((l) => l.startsWith('let ')).join('\n');
+    for (const m of MISTAKES) {
+      const v = await check(lets(wgslSolution('group', m)));
+      expect(v.error, m).toBeNull();
+      expect(v.diagnoses, m).toEqual(EXPECTED[m]);
+      expect(v.correct, m).toBe(m === 'correct');
+      if (m === 'mean-g') await page.locator('#exercise').screenshot({ path: join(SHOTS, 'explain-exercise-wrong.png') });
+    }
+    expect(await page.locator('#exercise-verdict').textContent()).toMatch(/^WRONG on 2x4x2x2/);
+    const broken = await check('let dx = rstd * (g - mean_g_ghw;\nlet dgamma_term = dy * xhat;\nlet dbeta_term = dy;');
+    expect(broken.error).toMatch(/^editor:1:\d+: expected '\)'/);
+    const right = await check(lets(wgslSolution('group', 'correct')));
+    expect(right.correct).toBe(true);
+    expect(await page.locator('#exercise-verdict').textContent()).toMatch(/^correct: dx, dgamma and dbeta match/);
+    await page.locator('#exercise').screenshot({ path: join(SHOTS, 'explain-exercise-right.png') });
     expect(problems).toEqual([]);
     await page.close();
   }, BROWSER_TEST_MS);
