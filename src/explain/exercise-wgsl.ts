@@ -89,7 +89,7 @@ export function parseWgslSolution(source: string, file: string, given?: Exercise
   const stray = /\S/.exec(rest);
   if (stray) {
     const found = rest.slice(stray.index).split(/\s/)[0]!.slice(0, 20);
-    throw new UserError(`${at(stray.index)}: only ${WGSL_VALUES.map((v) => `'let ${v.name} = ...;'`).join(', ')} are read; found '${found}'`);
+    throw new UserError(`${at(stray.index)}: only ${WGSL_VALUES.map((v) => `'let ${v.name} = ...;'`).join(', ')} are read; found '${found}' (no statements, braces or loops: an expression always ends)`);
   }
   for (const v of WGSL_VALUES) if (!statements[v.name]) throw new UserError(`${file}: no 'let ${v.name} = ...;' (${v.says})`);
   return { file, norm, statements: statements as Record<ValueName, WgslStatement> };
