@@ -11,8 +11,9 @@ import { byId, el, status } from './page.js';
 const START = 'let dx = rstd * g;\nlet dgamma_term = dy * xhat;\nlet dbeta_term = dy;\n';
 
 export interface ExerciseStatus {
-  /** Counts checks, so a test can wait for the next one. */
+  /** Counts checks, so a test can wait for the next one; `source` is the text that check read. */
   checks: number;
+  source: string;
   norm: ExerciseNorm | null;
   correct: boolean;
   diagnoses: string[];
@@ -20,7 +21,7 @@ export interface ExerciseStatus {
   error: string | null;
 }
 
-const exercise: ExerciseStatus = { checks: 0, norm: null, correct: false, diagnoses: [], lines: [], error: null };
+const exercise: ExerciseStatus = { checks: 0, source: '', norm: null, correct: false, diagnoses: [], lines: [], error: null };
 
 function show(text: string, kind: 'pass' | 'fail' | 'error'): void {
   const out = byId('exercise-verdict');
@@ -32,18 +33,19 @@ async function check(engine: Engine, norm: NormKind): Promise<void> {
   if (!(EXERCISE_NORMS as readonly string[]).includes(norm)) return;
   const n = norm as ExerciseNorm;
   const source = byId<HTMLTextAreaElement>('exercise-code').value;
-  Object.assign(exercise, { norm: n, correct: false, diagnoses: [], lines: [], error: null });
+  // The status changes once, when the check is done, so a reader never sees half of one.
+  const result: Omit<ExerciseStatus, 'checks'> = { source, norm: n, correct: false, diagnoses: [], lines: [], error: null };
   try {
     const parts = exerciseCases().map((c) => caseParts(n, c));
     const attempts = await runWgslSolution(engine, parseWgslSolution(source, 'editor', n), parts);
     const v = judge(parts, attempts, await fusedDx(engine, n, parts));
-    Object.assign(exercise, { correct: v.correct, diagnoses: v.diagnoses, lines: v.lines });
+    Object.assign(result, { correct: v.correct, diagnoses: v.diagnoses, lines: v.lines });
     show(v.lines.join('\n'), v.correct ? 'pass' : 'fail');
   } catch (e) {
-    exercise.error = e instanceof Error ? e.message : String(e);
-    show(exercise.error, 'error');
+    result.error = e instanceof Error ? e.message : String(e);
+    show(result.error, 'error');
   }
-  exercise.checks += 1;
+  Object.assign(exercise, result, { checks: exercise.checks + 1 });
 }
 
 /** Sets the panel up for a norm (the page's selection); checks on every edit, after a pause. */

@@ -219,7 +219,8 @@ describe('the explainer page', () => {
       const before = (await page.evaluate(() => (window.normlab.exercise as ExerciseStatus).checks)) as number;
       await page.fill('#exercise-code', text);
       await page.click('#exercise-check');
-      await page.waitForFunction((n) => (window.normlab.exercise as ExerciseStatus).checks > n, before, { timeout: 60_000, polling: 100 });
+      // The check of this text: one still running from before may finish first.
+      await page.waitForFunction(([n, t]) => (window.normlab.exercise as ExerciseStatus).checks > (n as number) && (window.normlab.exercise as ExerciseStatus).source === t, [before, text] as const, { timeout: 60_000, polling: 100 });
       return (await page.evaluate(() => window.normlab.exercise)) as ExerciseStatus;
     };
     const lets = (source: string) => source.split('\n').filter((l) => l.startsWith('let ')).join('\n');
@@ -237,6 +238,17 @@ describe('the explainer page', () => {
     expect(right.correct).toBe(true);
     expect(await page.locator('#exercise-verdict').textContent()).toMatch(/^correct: dx, dgamma and dbeta match/);
     await page.locator('#exercise').screenshot({ path: join(SHOTS, 'explain-exercise-right.png') });
+    // Batch norm: a set is a channel of both samples, so each set's block is 2 x 2 outlined pieces,
+    // and the blocks between samples are not zero.
+    await page.evaluate(() => (window.normlab.jacobian = undefined));
+    await page.selectOption('#norm', 'batch');
+    await page.waitForFunction(() => window.normlab.jacobian !== undefined && window.normlab.state === 'done', null, { timeout: 60_000 });
+    const b = (await page.evaluate(() => window.normlab.jacobian)) as JacobianResult;
+    expect(b.crossSample).toBeGreaterThan(0.1);
+    expect(await page.locator('svg.jacobian-map rect.set-outline').count()).toBe(b.sets.length * 4);
+    await page.locator('svg.jacobian-map g.jrow[data-row="13"] rect').first().click();
+    expect(await page.locator('#jacobian-picked').textContent()).toContain('y[n0 c3 h0 w1] depends on 8 of the 32 inputs, all in set c3 (both samples: batch norm couples them)');
+    await page.locator('#jacobian').screenshot({ path: join(SHOTS, 'explain-jacobian-batch.png') });
     expect(problems).toEqual([]);
     await page.close();
   }, BROWSER_TEST_MS);
