@@ -3,7 +3,7 @@
 // and the call into the fused kernels of src/engine/ops/norm.ts.
 import type { Tensor } from '../engine/tensor.js';
 import * as ops from '../engine/ops/index.js';
-import type { ParamSpec } from './seednet.js';
+import type { ParamSpec } from './modules.js';
 
 /** Every norm a SeedNet block can have; `none` is the block without one (conv -> ReLU). */
 export const NORM_KINDS = ['batch', 'group', 'layer', 'instance', 'none'] as const;

@@ -1,14 +1,16 @@
-// SeedNet, the CNN of ../shared/SEEDNET.md. One table (LAYERS) drives the forward pass, the
-// parameter list (named as PyTorch's state_dict of the same module) and `normlab summary`, so the
-// three cannot disagree.
+// SeedNet, the CNN of ../shared/SEEDNET.md. One table (LAYERS) drives the module tree (so the
+// forward pass and the parameters, named as PyTorch's state_dict of the same module) and `normlab
+// summary`, so they cannot disagree. SeedNet is a Model (model.ts) like any other built from
+// modules.ts; what it adds is its configuration, recorded in checkpoints.
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { UserError } from '../engine/errors.js';
 import * as ops from '../engine/ops/index.js';
-import type { Tap } from '../train/probes.js';
-import { applyNorm, ghostSubBatch, normParams, type BnEvalStatistics, type NormKind, NORM_KINDS } from './norms.js';
+import { Model } from './model.js';
+import { block, conv2d, globalAvgPool, maxPool2d, sequential, type Module, type ParamSpec } from './modules.js';
+import { type NormKind, NORM_KINDS } from './norms.js';
 
-export { NORM_KINDS, type NormKind };
+export { NORM_KINDS, type NormKind, type ParamSpec };
 
 export interface SeedNetConfig {
   inChannels: number;
@@ -43,15 +45,6 @@ export const LAYERS: readonly Layer[] = [
   { name: 'c10', kind: 'conv', kernel: 1, out: 0, skip: true },
 ];
 
-export interface ParamSpec {
-  /** PyTorch state_dict name, e.g. 'b1.conv.weight'. */
-  name: string;
-  shape: number[];
-  init: 'kaiming' | 'ones' | 'zeros';
-  /** Running statistics: state, not trained. */
-  buffer: boolean;
-}
-
 export function validateConfig(cfg: SeedNetConfig): void {
   if (!NORM_KINDS.includes(cfg.norm)) throw new UserError(`unknown norm '${cfg.norm}' (expected ${NORM_KINDS.join(', ')})`);
   if (cfg.ghostBatch && cfg.norm !== 'batch') throw new UserError(`--ghost-batch is batch norm's; the norm here is ${cfg.norm}`);
@@ -64,19 +57,25 @@ export function validateConfig(cfg: SeedNetConfig): void {
   }
 }
 
-/** Every parameter and buffer in state_dict order. */
-export function paramSpecs(cfg: SeedNetConfig): ParamSpec[] {
-  const specs: ParamSpec[] = [];
+/** SeedNet as a module tree: LAYERS in order, each block conv -> norm -> ReLU. */
+export function seedNetModule(cfg: SeedNetConfig): Module {
+  const children: Record<string, Module> = {};
   let channels = cfg.inChannels;
   for (const l of LAYERS) {
-    if (l.kind !== 'block' && l.kind !== 'conv') continue;
-    const out = l.out || cfg.classes;
-    const weight = l.kind === 'block' ? `${l.name}.conv.weight` : `${l.name}.weight`;
-    specs.push({ name: weight, shape: [out, channels, l.kernel, l.kernel], init: 'kaiming', buffer: false });
-    if (l.kind === 'block') specs.push(...normParams(cfg.norm, `${l.name}.norm`, out));
-    channels = out;
+    if (l.kind === 'maxpool') children[l.name] = maxPool2d();
+    else if (l.kind === 'gap') children[l.name] = globalAvgPool();
+    else {
+      const out = l.out || cfg.classes;
+      children[l.name] = l.kind === 'block' ? block(channels, out, l.kernel, cfg.norm, { skip: l.skip, groups: cfg.norm === 'group' ? cfg.groups : 1 }) : conv2d(channels, out, l.kernel, { skip: l.skip });
+      channels = out;
+    }
   }
-  return specs;
+  return sequential(children);
+}
+
+/** Every parameter and buffer in state_dict order. */
+export function paramSpecs(cfg: SeedNetConfig): ParamSpec[] {
+  return seedNetModule(cfg).params('');
 }
 
 export interface SummaryRow {
@@ -135,83 +134,14 @@ export function convLayers(cfg: Pick<SeedNetConfig, 'classes'>, input: [number, 
   return convs;
 }
 
-export class SeedNet {
-  /** Trainable parameters and state buffers by state_dict name. */
-  readonly tensors = new Map<string, Tensor>();
-  readonly specs: ParamSpec[];
-  /** BatchNorm's num_batches_tracked (the same for every layer): training forwards so far. */
-  batchesTracked = 0;
-
+export class SeedNet extends Model {
   constructor(
-    readonly engine: Engine,
+    engine: Engine,
     readonly cfg: SeedNetConfig,
     init: (spec: ParamSpec) => Float32Array,
   ) {
     validateConfig(cfg);
-    this.specs = paramSpecs(cfg);
-    for (const s of this.specs) {
-      const t = engine.keep(engine.tensor(init(s), s.shape, 'f32', s.name));
-      if (!s.buffer) t.requireGrad();
-      this.tensors.set(s.name, t);
-    }
-  }
-
-  get parameters(): Tensor[] {
-    return this.specs.filter((s) => !s.buffer).map((s) => this.tensors.get(s.name)!);
-  }
-
-  get parameterCount(): number {
-    return this.parameters.reduce((a, t) => a + t.size, 0);
-  }
-
-  private t(name: string): Tensor {
-    const t = this.tensors.get(name);
-    if (!t) throw new Error(`SeedNet: no tensor '${name}'`);
-    return t;
-  }
-
-  /**
-   * Logits [N, classes] for standardised input x [N, C_in, H, W]. Batch norm only:
-   * `evalStatistics` 'batch' normalises each evaluation batch with its own statistics instead of the
-   * running ones; `momentum` replaces BN_MOMENTUM in training (1: the running buffers take each
-   * batch's statistics, which precise statistics read). `tap` sees each layer's convolution output
-   * and its block's output (the probes, src/train/probes.ts); it only reads them.
-   */
-  forward(x: Tensor, training: boolean, opts: { evalStatistics?: BnEvalStatistics; momentum?: number; tap?: Tap } = {}): Tensor {
-    if (x.shape.length !== 4 || x.shape[1] !== this.cfg.inChannels) {
-      throw new Error(`SeedNet expects [N, ${this.cfg.inChannels}, H, W], got [${x.shape}]`);
-    }
-    // BatchNorm2d counts its forwards: fed ghost sub-batches one by one it would count each.
-    if (training) this.batchesTracked += x.shape[0]! / ghostSubBatch(this.cfg.ghostBatch ?? 0, x.shape[0]!);
-    const { tap, ...normOpts } = opts;
-    let h = x;
-    for (const l of LAYERS) {
-      if (l.kind === 'maxpool') h = ops.maxPool2d(h);
-      else if (l.kind === 'gap') h = ops.globalAvgPool(h);
-      else {
-        const pad = l.kernel === 3 ? 1 : 0;
-        const weight = this.t(l.kind === 'block' ? `${l.name}.conv.weight` : `${l.name}.weight`);
-        let y = ops.conv2d(h, weight, { padding: pad });
-        tap?.(l.name, 'conv', y);
-        if (l.kind === 'block') {
-          y = applyNorm(this.cfg.norm, y, (n) => this.t(`${l.name}.norm.${n}`), {
-            training,
-            groups: this.cfg.groups,
-            relu: true,
-            ghostBatch: this.cfg.ghostBatch,
-            ...normOpts,
-          });
-        }
-        h = l.skip ? ops.add(h, y) : y;
-        tap?.(l.name, 'out', h);
-      }
-    }
-    return ops.reshape(h, [x.shape[0]!, this.cfg.classes]);
-  }
-
-  dispose(): void {
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors.clear();
+    super(engine, seedNetModule(cfg), init, { ghostBatch: cfg.ghostBatch });
   }
 }
 

@@ -5,7 +5,7 @@
 // between the three is the train/test discrepancy of batch norm that small batches widen.
 import { noGrad } from '../engine/autograd.js';
 import type { Tensor } from '../engine/tensor.js';
-import { summary, type SeedNet } from '../model/seednet.js';
+import type { Model } from '../model/model.js';
 import { ghostSubBatch, type BnEvalStatistics } from '../model/norms.js';
 import type { GpuSplit } from './data/gpu-data.js';
 import { evaluate, type BatchBuffers } from './evaluate.js';
@@ -22,7 +22,7 @@ interface BnLayer {
   variance: Tensor;
 }
 
-function bnLayers(model: SeedNet): BnLayer[] {
+function bnLayers(model: Model): BnLayer[] {
   return model.specs
     .filter((s) => s.name.endsWith('.running_mean'))
     .map((s) => {
@@ -31,7 +31,7 @@ function bnLayers(model: SeedNet): BnLayer[] {
     });
 }
 
-export function hasBatchNorm(model: SeedNet): boolean {
+export function hasBatchNorm(model: Model): boolean {
   return bnLayers(model).length > 0;
 }
 
@@ -47,7 +47,7 @@ export function hasBatchNorm(model: SeedNet): boolean {
  * Returns the number of images used.
  */
 export async function setPreciseStatistics(
-  model: SeedNet,
+  model: Model,
   split: GpuSplit,
   batches: BatchBuffers,
   batchSize: number,
@@ -60,11 +60,13 @@ export async function setPreciseStatistics(
   // Per layer, [count, 2, C]: each batch's (mean, unbiased var) copied out of the running buffers,
   // which momentum 1 sets to exactly the batch's statistics (the last ghost sub-batch's, with ghost
   // batches: so ghost batches are taken one at a time, as separate batches).
-  const ghost = ghostSubBatch(model.cfg.ghostBatch ?? 0, batchSize);
+  const ghost = ghostSubBatch(model.options.ghostBatch ?? 0, batchSize);
   const sub = ghost < batchSize ? ghost : batchSize;
   const subCount = count * (batchSize / sub);
   const saved = layers.map((l) => engine.empty([subCount, 2, l.mean.size], 'f32', `${l.name} precise batches`));
   const tracked = model.batchesTracked;
+  // H * W of each block's output (its norm's values per image and channel), seen as it runs.
+  const spatial = new Map<string, number>();
   try {
     for (let b = 0; b < subCount; b++) {
       const indices = Uint32Array.from({ length: sub }, (_, i) => b * sub + i);
@@ -72,7 +74,7 @@ export async function setPreciseStatistics(
       engine.tidy(() =>
         noGrad(() => {
           split.gather(indices, x, y);
-          model.forward(x, true, { momentum: 1 });
+          model.forward(x, true, { momentum: 1, tap: (layer, kind, t) => kind === 'conv' && spatial.set(layer, t.shape[2]! * t.shape[3]!) });
           layers.forEach((l, k) => {
             const bytes = l.mean.bytes;
             engine.copy(l.mean, saved[k]!, bytes, 0, 2 * b * bytes);
@@ -82,13 +84,11 @@ export async function setPreciseStatistics(
       );
       engine.flush();
     }
-    const [, channels, height, width] = batches.get(sub).x.shape as [number, number, number, number];
-    const spatial = blockSpatial(model, channels, height, width);
     for (const [k, l] of layers.entries()) {
       const data = await saved[k]!.read();
       const c = l.mean.size;
       // Values per channel behind each batch's statistics: the sub-batch's images times H * W.
-      const m = sub * spatial.get(l.name.split('.')[0]!)!;
+      const m = sub * spatial.get(l.name.replace(/\.norm$/, ''))!;
       const mean = new Float64Array(c);
       const second = new Float64Array(c);
       for (let b = 0; b < subCount; b++) {
@@ -111,11 +111,6 @@ export async function setPreciseStatistics(
   return subCount * sub;
 }
 
-/** H * W of each layer's output, by layer name, for one image of the given size. */
-function blockSpatial(model: SeedNet, channels: number, height: number, width: number): Map<string, number> {
-  return new Map(summary(model.cfg, [1, channels, height, width]).rows.map((r) => [r.name, r.outShape[2]! * r.outShape[3]!]));
-}
-
 export interface BnStatsAudit {
   running: number;
   precise: number;
@@ -131,11 +126,11 @@ export interface BnStatsAudit {
  * `evalBatchSize` serves 'running' and 'precise' (where it does not matter).
  */
 export async function auditBatchNorm(
-  model: SeedNet,
+  model: Model,
   data: { train: GpuSplit; test: GpuSplit; batches: BatchBuffers },
   o: { trainBatchSize: number; evalBatchSize: number; preciseImages?: number; testCount?: number },
 ): Promise<BnStatsAudit> {
-  const statsBatch = ghostSubBatch(model.cfg.ghostBatch ?? 0, o.trainBatchSize);
+  const statsBatch = ghostSubBatch(model.options.ghostBatch ?? 0, o.trainBatchSize);
   const at = (statistics: BnEvalStatistics, batchSize: number) =>
     evaluate(model, data.test, data.batches, batchSize, { statistics, count: o.testCount }).then((r) => r.accuracy);
   const running = await at('running', o.evalBatchSize);

@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { noGrad } from '../engine/autograd.js';
 import * as ops from '../engine/ops/index.js';
-import type { SeedNet } from '../model/seednet.js';
+import type { Model } from '../model/model.js';
 import type { BnEvalStatistics } from '../model/norms.js';
 import type { Dataset } from './data/dataset.js';
 import type { GpuSplit } from './data/gpu-data.js';
@@ -64,14 +64,14 @@ export class BatchBuffers {
  * matters). With `predictions`, logits are collected on the GPU and read once.
  */
 export async function evaluate(
-  model: SeedNet,
+  model: Model,
   split: GpuSplit,
   batches: BatchBuffers,
   batchSize: number,
   options: { predictions?: boolean; count?: number; statistics?: BnEvalStatistics } = {},
 ): Promise<EvalResult> {
   const engine = model.engine;
-  const K = model.cfg.classes;
+  const K = model.outputs;
   const total = Math.min(split.count, options.count ?? split.count);
   const lossSum = engine.zeros([1], 'f32', 'eval loss');
   const correct = engine.zeros([1], 'u32', 'eval correct');

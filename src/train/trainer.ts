@@ -8,6 +8,7 @@ import { SGD, type SGDState } from '../engine/optim.js';
 import { TrainingDivergedError, UserError } from '../engine/errors.js';
 import { createRng, deriveSeed } from '../check/rng.js';
 import { SeedNet, type NormKind, type ParamSpec } from '../model/seednet.js';
+import type { Model } from '../model/model.js';
 import { TrainingProbes, type ProbeCost } from './training-probes.js';
 import type { ProbeRecord } from './probe-records.js';
 import { loadInto, type LoadedCheckpoint } from '../model/checkpoint.js';
@@ -138,9 +139,9 @@ export interface PartialEpoch {
   correct: number;
 }
 
-export interface TrainHooks {
+export interface TrainHooks<M extends Model = SeedNet> {
   onProgress?: (p: Progress) => void;
-  onEpoch?: (m: EpochMetrics, model: SeedNet, test: EvalResult) => void | Promise<void>;
+  onEpoch?: (m: EpochMetrics, model: M, test: EvalResult) => void | Promise<void>;
   /** Each epoch's evaluation also collects the test predictions (for onEpoch's `test`). */
   testPredictions?: boolean;
   /** Seconds between progress readbacks (each one is a GPU sync). */
@@ -148,7 +149,7 @@ export interface TrainHooks {
   /** Every this many steps within an epoch, onCheckpoint is called (0 or undefined: never). */
   checkpointEverySteps?: number;
   /** Saves a resumable state between steps: after checkpointEverySteps steps, or when stopping. */
-  onCheckpoint?: (state: PartialEpoch, model: SeedNet) => Promise<void>;
+  onCheckpoint?: (state: PartialEpoch, model: M) => Promise<void>;
   /** Polled after every step; true ends the run after that step, with a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
   /** The probe records read back since the last call (with the progress readback, a checkpoint or an epoch's end). */
@@ -156,8 +157,12 @@ export interface TrainHooks {
 }
 
 
-export class Trainer {
-  readonly model: SeedNet;
+/**
+ * Trains a model: SeedNet built from `cfg` (norm, groups, seed), or one given (any Model from
+ * src/model/modules.ts; its parameters initialised by its maker, e.g. with initParams(seed)).
+ */
+export class Trainer<M extends Model = SeedNet> {
+  readonly model: M;
   readonly optimizer: SGD;
   private readonly train: GpuSplit;
   private readonly test: GpuSplit;
@@ -176,10 +181,15 @@ export class Trainer {
     readonly engine: Engine,
     readonly dataset: Dataset,
     readonly cfg: TrainConfig,
+    model?: M,
   ) {
     checkBatchFits(engine, dataset, cfg.batchSize, '--batch-size');
     checkBatchFits(engine, dataset, cfg.evalBatchSize, '--eval-batch-size');
-    this.model = new SeedNet(engine, { inChannels: dataset.channels, norm: cfg.norm, groups: cfg.groups, classes: dataset.classes.length, ghostBatch: cfg.ghostBatch || undefined }, initParams(cfg.seed));
+    if (model && (model.inChannels !== dataset.channels || model.outputs !== dataset.classes.length)) {
+      throw new UserError(`the model takes ${model.inChannels} channels and gives ${model.outputs} outputs; the dataset has ${dataset.channels} channels and ${dataset.classes.length} classes`);
+    }
+    if (model && (cfg.probeEvery ?? 0) > 0 && !(model instanceof SeedNet)) throw new UserError('--probe-every: the probes measure SeedNet; this model is not one');
+    this.model = model ?? (new SeedNet(engine, { inChannels: dataset.channels, norm: cfg.norm, groups: cfg.groups, classes: dataset.classes.length, ghostBatch: cfg.ghostBatch || undefined }, initParams(cfg.seed)) as unknown as M);
     this.stepsPerEpoch = Math.ceil(dataset.train.count / cfg.batchSize);
     this.schedule = buildSchedule(cfg, this.stepsPerEpoch);
     this.optimizer = new SGD(engine, this.model.parameters, {
@@ -194,7 +204,7 @@ export class Trainer {
     this.lossSum = engine.keep(engine.zeros([1], 'f32', 'epoch loss sum'));
     this.correct = engine.keep(engine.zeros([1], 'u32', 'epoch correct'));
     if ((cfg.probeEvery ?? 0) > 0) {
-      this.probes = new TrainingProbes(engine, this.model, cfg.probeEvery!, cfg.lr, this.stepsPerEpoch, (tap) => {
+      this.probes = new TrainingProbes(engine, this.model as unknown as SeedNet, cfg.probeEvery!, cfg.lr, this.stepsPerEpoch, (tap) => {
         const { x, y } = this.batches.get(this.lastBatch);
         return ops.logSoftmaxNll(this.model.forward(x, true, { tap }), y);
       });
@@ -232,7 +242,7 @@ export class Trainer {
    */
   async trainEpoch(
     epoch: number,
-    hooks: TrainHooks = {},
+    hooks: TrainHooks<M> = {},
     from: PartialEpoch | null = null,
   ): Promise<{ loss: number; accuracy: number; seconds: number } | null> {
     const n = this.dataset.train.count;
@@ -364,6 +374,7 @@ export class Trainer {
           `per epoch is step ${expected} (another dataset, subset or batch size?)`,
       );
     }
+    if (!(this.model instanceof SeedNet)) throw new UserError('resuming: train-state checkpoints hold SeedNet; this model is not one');
     loadInto(this.model, ckpt);
     this.optimizer.loadState(optimizer);
   }
@@ -372,7 +383,7 @@ export class Trainer {
    * Trains from `from` (default: the start) to the last epoch, evaluating after each. When
    * hooks.shouldStop ends it early, the epochs finished are returned and stoppedAt says where.
    */
-  async run(hooks: TrainHooks = {}, from: PartialEpoch | null = null): Promise<EpochMetrics[]> {
+  async run(hooks: TrainHooks<M> = {}, from: PartialEpoch | null = null): Promise<EpochMetrics[]> {
     const metrics: EpochMetrics[] = [];
     this.stoppedAt = null;
     const startEpoch = from?.position.epoch ?? 1;
