@@ -1,10 +1,14 @@
 // Checkpoints and train states on disk (Node): atomic writes, one-line errors for unreadable files.
-// The format and its validation live in checkpoint.ts, which the browser bundle shares.
+// The formats and their validation live in checkpoint.ts and model-checkpoint.ts, which the browser
+// bundle shares.
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UserError } from '../engine/errors.js';
 import type { SGDState } from '../engine/optim.js';
 import type { SeedNet } from './seednet.js';
+import type { Engine } from '../engine/engine.js';
+import type { Model } from './model.js';
+import { decodeModel, encodeModel } from './model-checkpoint.js';
 import {
   decodeCheckpoint,
   decodeTrainState,
@@ -40,4 +44,14 @@ export async function saveTrainState(path: string, model: SeedNet, meta: Checkpo
 /** Reads and validates a train state written by saveTrainState: the model part as readCheckpoint does. */
 export function readTrainState(path: string): LoadedTrainState {
   return decodeTrainState(readBytes(path), path);
+}
+
+/** Any model of the module tree, with its definition (model-checkpoint.ts). */
+export async function saveModel(path: string, model: Model, metadata: Record<string, string> = {}): Promise<void> {
+  writeFileAtomic(path, await encodeModel(model, metadata));
+}
+
+/** The model a file saved by saveModel describes, its weights loaded. */
+export function loadModel(engine: Engine, path: string): { model: Model; metadata: Record<string, string> } {
+  return decodeModel(engine, readBytes(path), path);
 }

@@ -9,6 +9,7 @@ import type { SGDState } from '../engine/optim.js';
 import type { Dataset } from '../train/data/dataset.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { paramSpecs, SeedNet, type SeedNetConfig, NORM_KINDS, type NormKind } from './seednet.js';
+import type { Model } from './model.js';
 
 export interface CheckpointMeta {
   format: 'normlab-seednet-1';
@@ -50,7 +51,8 @@ export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, sub
 }
 
 
-export async function stateDict(model: SeedNet): Promise<Map<string, StTensor>> {
+/** A model's state_dict as PyTorch names it (BatchNorm's num_batches_tracked included), read from the GPU. */
+export async function stateDict(model: Model): Promise<Map<string, StTensor>> {
   const out = new Map<string, StTensor>();
   for (const s of model.specs) {
     const data = await model.tensors.get(s.name)!.read();

@@ -49,8 +49,19 @@ export interface ForwardContext {
   get(name: string): Tensor;
 }
 
+/** A module as data: what `normlab` writes in a model's checkpoint, and moduleFromSpec() rebuilds. */
+export type ModuleSpec =
+  | { type: 'conv2d'; in: number; out: number; kernel: 1 | 3; skip: boolean }
+  | { type: 'block'; in: number; out: number; kernel: 1 | 3; norm: NormKind; groups: number; skip: boolean }
+  | { type: 'maxpool' }
+  | { type: 'gap' }
+  | { type: 'linear'; in: number; out: number; bias: boolean }
+  | { type: 'sequential'; children: [string, ModuleSpec][] };
+
 export interface Module {
-  readonly type: string;
+  readonly type: ModuleSpec['type'];
+  /** The module as data (JSON). */
+  readonly spec: ModuleSpec;
   /** Input channels (null: any, e.g. a pool). */
   readonly inChannels: number | null;
   /** Output channels for `inChannels` in. */
@@ -84,6 +95,7 @@ function checkKernel(layer: string, k: number): void {
 export function conv2d(inChannels: number, outChannels: number, kernel: 1 | 3, opts: ConvOptions = {}): Module {
   return {
     type: 'conv2d',
+    spec: { type: 'conv2d', in: inChannels, out: outChannels, kernel, skip: opts.skip ?? false },
     inChannels,
     outChannels: () => outChannels,
     check(layer) {
@@ -114,6 +126,7 @@ export function block(inChannels: number, outChannels: number, kernel: 1 | 3, no
   const groups = opts.groups ?? 1;
   return {
     type: 'block',
+    spec: { type: 'block', in: inChannels, out: outChannels, kernel, norm, groups, skip: opts.skip ?? false },
     inChannels,
     outChannels: () => outChannels,
     check(layer) {
@@ -146,12 +159,12 @@ export function block(inChannels: number, outChannels: number, kernel: 1 | 3, no
 
 /** 2 x 2 max pooling, stride 2. */
 export function maxPool2d(): Module {
-  return { type: 'maxpool', inChannels: null, outChannels: (c) => c, check: () => {}, params: () => [], forward: (x) => ops.maxPool2d(x) };
+  return { type: 'maxpool', spec: { type: 'maxpool' }, inChannels: null, outChannels: (c) => c, check: () => {}, params: () => [], forward: (x) => ops.maxPool2d(x) };
 }
 
 /** The mean over each plane: [N, C, H, W] -> [N, C, 1, 1]. */
 export function globalAvgPool(): Module {
-  return { type: 'gap', inChannels: null, outChannels: (c) => c, check: () => {}, params: () => [], forward: (x) => ops.globalAvgPool(x) };
+  return { type: 'gap', spec: { type: 'gap' }, inChannels: null, outChannels: (c) => c, check: () => {}, params: () => [], forward: (x) => ops.globalAvgPool(x) };
 }
 
 /** A fully connected layer on the flattened input (after a global pool: [N, C, 1, 1] -> [N, out]). */
@@ -159,6 +172,7 @@ export function linear(inFeatures: number, outFeatures: number, opts: { bias?: b
   const bias = opts.bias ?? true;
   return {
     type: 'linear',
+    spec: { type: 'linear', in: inFeatures, out: outFeatures, bias },
     inChannels: inFeatures,
     outChannels: () => outFeatures,
     check(layer) {
@@ -197,7 +211,7 @@ export function sequential(children: Record<string, Module>): Module {
     let previous = 'the input';
     for (const [name, m] of entries) {
       const path = within(layer, name);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ModelDefinitionError(path, 'a layer name must be an identifier (letters, digits, _), as PyTorch attribute names are');
+      if (!/^([A-Za-z_][A-Za-z0-9_]*|\d+)$/.test(name)) throw new ModelDefinitionError(path, "a layer name must be an identifier (letters, digits, _) or a number, as PyTorch's module names are");
       m.check(path);
       if (m.inChannels !== null) {
         if (channels !== null && m.inChannels !== channels) throw new ModelDefinitionError(path, `expects ${m.inChannels} input channels, but ${previous} gives ${channels}`);
@@ -213,10 +227,31 @@ export function sequential(children: Record<string, Module>): Module {
   check('');
   return {
     type: 'sequential',
+    spec: { type: 'sequential', children: entries.map(([name, m]) => [name, m.spec]) },
     inChannels,
     outChannels: (c) => entries.reduce((acc, [, m]) => m.outChannels(acc), c),
     check,
     params: (prefix) => entries.flatMap(([name, m]) => m.params(join(prefix, name))),
     forward: (x, ctx, prefix) => entries.reduce((h, [name, m]) => m.forward(h, ctx, join(prefix, name)), x),
   };
+}
+
+/** The module a spec describes (a checkpoint's definition), checked as when written by hand. */
+export function moduleFromSpec(spec: ModuleSpec): Module {
+  switch (spec.type) {
+    case 'conv2d':
+      return conv2d(spec.in, spec.out, spec.kernel, { skip: spec.skip });
+    case 'block':
+      return block(spec.in, spec.out, spec.kernel, spec.norm, { groups: spec.groups, skip: spec.skip });
+    case 'maxpool':
+      return maxPool2d();
+    case 'gap':
+      return globalAvgPool();
+    case 'linear':
+      return linear(spec.in, spec.out, { bias: spec.bias });
+    case 'sequential':
+      return sequential(Object.fromEntries(spec.children.map(([name, child]) => [name, moduleFromSpec(child)])));
+    default:
+      throw new ModelDefinitionError('model', `unknown module type '${(spec as { type: unknown }).type}'`);
+  }
 }
