@@ -1,4 +1,6 @@
 // Builds, with esbuild:
+//   dist/index.js, dist/browser.js  the library's Node and browser entries (src/index.ts, src/browser.ts);
+//                         with --types, their declarations in dist/types/ (tsc, tsconfig.types.json)
 //   dist/normlab.js       the CLI, one file; `webgpu` stays external (it loads a native dawn.node), and
 //                         `esbuild` (exercise check compiles a learner's TypeScript with it)
 //   web/dist/*.js         the two web pages, for the browser, from the same engine sources
@@ -23,6 +25,15 @@ const cli = await build({
   banner: { js: "import { createRequire as __nlCreateRequire } from 'node:module'; const require = __nlCreateRequire(import.meta.url);" },
 });
 writeFileSync('dist/normlab.meta.json', JSON.stringify(cli.metafile));
+
+// The library (package.json "exports"): the Node entry and the browser entry, each one ESM file.
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', target: 'node20', external: ['webgpu', 'esbuild'] });
+await build({ ...common, entryPoints: ['src/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', target: ['chrome113', 'firefox141', 'safari26'] });
+if (process.argv.includes('--types')) {
+  // dist/types/*.d.ts for both entries (npm pack's prepack asks for them; the tests type-check a consumer with them).
+  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 
 if (!process.argv.includes('--no-web')) {
   const web = await build({

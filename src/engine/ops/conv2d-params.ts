@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import type { Conv2dDims } from './conv2d-select.js';
 import prepOwnWgsl from '../../shaders/conv2d_prep.wgsl';
 import tiledOwnWgsl from '../../shaders/conv2d_tiled.wgsl';
-import sgCommonWgsl from '../../shaders/conv2d_sg_common.wgsl';
+import sgCommonSource from '../../shaders/conv2d_sg_common.wgsl';
 import shift4Wgsl from '../../shaders/shift4.wgsl';
 
 export const WG = 64;
@@ -20,8 +20,9 @@ export const withShift4 = (code: string): string => `${code}\n${shift4Wgsl}`;
 export const prepWgsl = withShift4(prepOwnWgsl);
 export const tiledWgsl = withShift4(`${prepOwnWgsl}\n${tiledOwnWgsl}`);
 /** A subgroup family's module: the common part (`common`: a variant of it), the family, shift4. */
+/** conv2d_sg_common.wgsl's text (a const, so the declarations need no .wgsl module). */
+export const sgCommonWgsl: string = sgCommonSource;
 export const sgModule = (family: string, common = sgCommonWgsl): string => withShift4(`${common}\n${family}`);
-export { sgCommonWgsl };
 const K_PAD = kernel(prepWgsl, 'pad');
 
 // The kernels read sizes from a small uniform buffer (`prm` in the WGSL): src/engine/params.ts.
