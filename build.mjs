@@ -27,8 +27,10 @@ const cli = await build({
 writeFileSync('dist/normlab.meta.json', JSON.stringify(cli.metafile));
 
 // The library (package.json "exports"): the Node entry and the browser entry, each one ESM file.
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', target: 'node20', external: ['webgpu', 'esbuild'] });
-await build({ ...common, entryPoints: ['src/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', target: ['chrome113', 'firefox141', 'safari26'] });
+const lib = await build({ ...common, metafile: true, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', platform: 'node', target: 'node20', external: ['webgpu', 'esbuild'] });
+writeFileSync('dist/index.meta.json', JSON.stringify(lib.metafile));
+const libBrowser = await build({ ...common, metafile: true, entryPoints: ['src/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', target: ['chrome113', 'firefox141', 'safari26'] });
+writeFileSync('dist/browser.meta.json', JSON.stringify(libBrowser.metafile));
 if (process.argv.includes('--types')) {
   // dist/types/*.d.ts for both entries (npm pack's prepack asks for them; the tests type-check a consumer with them).
   const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
