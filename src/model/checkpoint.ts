@@ -51,18 +51,9 @@ export function checkpointMeta(ds: Dataset, cfg: TrainConfig, epoch: number, sub
 }
 
 
-/** A model's state_dict as PyTorch names it (BatchNorm's num_batches_tracked included), read from the GPU. */
-export async function stateDict(model: Model): Promise<Map<string, StTensor>> {
-  const out = new Map<string, StTensor>();
-  for (const s of model.specs) {
-    const data = await model.tensors.get(s.name)!.read();
-    out.set(s.name, { dtype: 'F32', shape: s.shape, data });
-    if (s.name.endsWith('.running_var')) {
-      const prefix = s.name.slice(0, -'.running_var'.length);
-      out.set(`${prefix}.num_batches_tracked`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(model.batchesTracked)) });
-    }
-  }
-  return out;
+/** A model's state_dict as PyTorch names it (model.stateDict()), read from the GPU. */
+export function stateDict(model: Model): Promise<Map<string, StTensor>> {
+  return model.stateDict();
 }
 
 function metaStrings(meta: CheckpointMeta): Record<string, string> {

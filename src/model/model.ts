@@ -3,9 +3,11 @@
 import type { Engine } from '../engine/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import * as ops from '../engine/ops/index.js';
+import { UserError } from '../engine/errors.js';
 import type { Tap } from '../train/probes.js';
 import { ModelDefinitionError, type Module, type ParamSpec } from './modules.js';
 import { ghostSubBatch, type BnEvalStatistics } from './norms.js';
+import type { StTensor } from './safetensors.js';
 
 export interface ForwardOptions {
   /** Batch norm in evaluation: the running statistics (default) or each batch's own. */
@@ -82,6 +84,43 @@ export class Model {
     if (training) this.batchesTracked += x.shape[0]! / ghostSubBatch(ghostBatch ?? 0, x.shape[0]!);
     const h = this.module.forward(x, { training, ghostBatch, ...opts, get: (name) => this.tensor(name) }, '');
     return h.shape.length === 4 && h.shape[2] === 1 && h.shape[3] === 1 ? ops.reshape(h, [h.shape[0]!, h.shape[1]!]) : h;
+  }
+
+  /**
+   * The state_dict, as PyTorch's module would have it: every parameter and buffer by name, and
+   * BatchNorm's num_batches_tracked after each batch norm's running_var.
+   */
+  async stateDict(): Promise<Map<string, StTensor>> {
+    const out = new Map<string, StTensor>();
+    for (const s of this.specs) {
+      out.set(s.name, { dtype: 'F32', shape: s.shape, data: await this.tensor(s.name).read() });
+      if (s.name.endsWith('.running_var')) {
+        out.set(`${s.name.slice(0, -'.running_var'.length)}.num_batches_tracked`, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(this.batchesTracked)) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Writes tensors by state_dict name into the model. strict (the default, as PyTorch's): every
+   * parameter and buffer present, no name the model lacks; shapes must match either way.
+   */
+  loadStateDict(state: ReadonlyMap<string, StTensor>, opts: { strict?: boolean } = {}): void {
+    const strict = opts.strict ?? true;
+    const known = new Set(this.specs.map((s) => s.name));
+    if (strict) {
+      const missing = this.specs.filter((s) => !state.has(s.name)).map((s) => s.name);
+      const unexpected = [...state.keys()].filter((k) => !known.has(k) && !k.endsWith('.num_batches_tracked'));
+      if (missing.length || unexpected.length) throw new UserError(`loadStateDict: ${[missing.length ? `missing ${missing.join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    }
+    for (const s of this.specs) {
+      const t = state.get(s.name);
+      if (!t) continue;
+      if (t.dtype !== 'F32' || t.shape.join(',') !== s.shape.join(',')) throw new UserError(`loadStateDict: '${s.name}' is ${t.dtype} [${t.shape}], the model has F32 [${s.shape}]`);
+      this.engine.writeBuffer(this.tensor(s.name).buffer, t.data as Float32Array);
+    }
+    const tracked = [...state.entries()].find(([name]) => name.endsWith('.num_batches_tracked'));
+    if (tracked) this.batchesTracked = Number((tracked[1].data as BigInt64Array)[0]);
   }
 
   dispose(): void {

@@ -91,6 +91,29 @@ describe('a model from the builder', () => {
   });
 });
 
+describe('state_dict', () => {
+  it("stateDict() and loadStateDict() move a model's tensors as PyTorch's do, strict by default", async () => {
+    const tree = () => sequential({ stem: block(1, 8, 3, 'batch'), gap: globalAvgPool(), head: linear(8, 10) });
+    const a = new Model(engine, tree(), initParams(1));
+    a.batchesTracked = 7;
+    const b = new Model(engine, tree(), initParams(2));
+    const state = await a.stateDict();
+    expect([...state.keys()]).toEqual(['stem.conv.weight', 'stem.norm.weight', 'stem.norm.bias', 'stem.norm.running_mean', 'stem.norm.running_var', 'stem.norm.num_batches_tracked', 'head.weight', 'head.bias']);
+    b.loadStateDict(state);
+    expect(b.batchesTracked).toBe(7);
+    const after = await b.stateDict();
+    for (const [name, t] of state) expect(Buffer.from(after.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
+    const without = new Map(state);
+    without.delete('head.bias');
+    expect(() => b.loadStateDict(without)).toThrow('loadStateDict: missing head.bias');
+    b.loadStateDict(without, { strict: false });
+    expect(() => b.loadStateDict(new Map([...state, ['extra.weight', state.get('head.bias')!]]))).toThrow('loadStateDict: unexpected extra.weight');
+    expect(() => b.loadStateDict(new Map([...state, ['head.bias', state.get('stem.norm.bias')!]]))).toThrow("loadStateDict: 'head.bias' is F32 [8], the model has F32 [10]");
+    a.dispose();
+    b.dispose();
+  });
+});
+
 describe('a definition that cannot work', () => {
   const cases: [string, () => unknown, RegExp][] = [
     ['channels that do not match', () => sequential({ b1: block(1, 16, 3, 'batch'), b2: block(32, 32, 3, 'batch') }), /^model: b2: expects 32 input channels, but b1 gives 16$/],
