@@ -1,7 +1,7 @@
 // The web pages in a real browser: Debian's Chromium, driven by playwright-core, WebGPU on its
 // SwiftShader adapter (a CPU, about 0.3 GFLOP/s, so every run here is tiny). Each test saves a
 // screenshot under test-results/browser/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -250,6 +250,49 @@ describe('the explainer page', () => {
     expect(await page.locator('#jacobian-picked').textContent()).toContain('y[n0 c3 h0 w1] depends on 8 of the 32 inputs, all in set c3 (both samples: batch norm couples them)');
     await page.locator('#jacobian').screenshot({ path: join(SHOTS, 'explain-jacobian-batch.png') });
     expect(problems).toEqual([]);
+    await page.close();
+  }, BROWSER_TEST_MS);
+});
+
+describe("the library's browser entry (dist/browser.js)", () => {
+  it('imports in a page and trains a model of its own a step, on the page\'s GPU', async () => {
+    // Any page of the server will do (a secure origin, so WebGPU is there): one that runs nothing
+    // itself, its favicon answered so that no 404 reaches the console.
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console error: ${m.text()}`)));
+    const bundle = readFileSync(join(process.cwd(), 'dist', 'browser.js'), 'utf8');
+    await page.route('**/normlab-browser.js', (route) => route.fulfill({ body: bundle, contentType: 'text/javascript' }));
+    await page.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+    await page.goto(new URL('/docs/api.md', web.url).href);
+    // A string, so that vitest does not rewrite the page's import().
+    const script = `(async () => {
+      const nl = await import('/normlab-browser.js');
+      const engine = await nl.Engine.create();
+      const model = new nl.Model(engine, nl.sequential({ stem: nl.block(1, 4, 3, 'group', { groups: 2 }), gap: nl.globalAvgPool(), head: nl.linear(4, 3) }), nl.initParams(0));
+      const sgd = new nl.SGD(engine, model.parameters, { lr: 0.5, momentum: 0.9, weightDecay: 0 });
+      const x = engine.keep(engine.tensor(Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i)), [2, 1, 8, 8]));
+      const labels = engine.keep(engine.tensor([0, 2], [2], 'u32'));
+      const losses = [];
+      for (let step = 0; step < 2; step++) {
+        const loss = engine.tidy(() => {
+          const l = nl.ops.logSoftmaxNll(model.forward(x, true), labels);
+          l.backward();
+          sgd.step();
+          sgd.zeroGrad();
+          return engine.keep(l);
+        });
+        losses.push((await loss.read())[0]);
+      }
+      return { losses, names: model.specs.map((s) => s.name), hasFiles: 'saveModel' in nl };
+    })()`;
+    const r = (await page.evaluate(script)) as { losses: number[]; names: string[]; hasFiles: boolean };
+    expect(r.names).toEqual(['stem.conv.weight', 'stem.norm.weight', 'stem.norm.bias', 'head.weight', 'head.bias']);
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    expect(r.losses[1]).toBeLessThan(r.losses[0]!);
+    expect(r.hasFiles).toBe(false);
+    expect(problems, problems.join('\n')).toEqual([]);
     await page.close();
   }, BROWSER_TEST_MS);
 });
