@@ -87,6 +87,7 @@ function parseMeta(path: string, m: Record<string, string>): CheckpointMeta {
       throw new UserError(`${path}: metadata '${k}' is not valid JSON`);
     }
   };
+  if (m.format === 'normlab-model-1') throw new UserError(`${path}: a model of the module tree (saveModel), not a SeedNet checkpoint: load it with loadModel() (docs/api.md)`);
   if (need('format') !== 'normlab-seednet-1') throw new UserError(`${path}: unknown checkpoint format '${m.format}'`);
   const norm = need('norm');
   if (!(NORM_KINDS as readonly string[]).includes(norm)) throw new UserError(`${path}: unknown norm '${norm}' in metadata`);

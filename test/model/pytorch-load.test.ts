@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, noGrad } from '../../src/engine/index.js';
-import { loadModel, saveModel } from '../../src/model/checkpoint-files.js';
+import { loadModel, readCheckpoint, saveModel } from '../../src/model/checkpoint-files.js';
 import { Model } from '../../src/model/model.js';
 import { block, conv2d, globalAvgPool, linear, maxPool2d, sequential } from '../../src/model/modules.js';
 import { pytorchSource } from '../../src/model/pytorch-source.js';
@@ -66,6 +66,8 @@ describe('a model checkpoint', () => {
     expect(model.batchesTracked).toBe(trainer.model.batchesTracked);
     expect(Buffer.from((await outputs(model, x)).buffer).equals(Buffer.from(want.buffer))).toBe(true);
     model.dispose();
+    // SeedNet's loader (normlab eval, predict) says what the file is and what reads it.
+    expect(() => readCheckpoint(path)).toThrow(`${path}: a model of the module tree (saveModel), not a SeedNet checkpoint: load it with loadModel() (docs/api.md)`);
 
     if (!hasTorch) return;
     // ... and loads into the matching PyTorch module, strictly, computing the same outputs.
