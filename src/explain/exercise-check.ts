@@ -10,7 +10,7 @@
 // over every other kind of set: a right formula summed over the wrong set.
 import { planNorm } from '../engine/ops/norm.js';
 import { channelOf, hashRng, normBackwardRef, normForwardRef, reductionSets, type NormRefSpec } from '../reference/norm.js';
-import { setNames, tinyInputs } from './explain.js';
+import { elementName, setNames, tinyInputs } from './explain.js';
 
 export type ExerciseNorm = 'batch' | 'group' | 'layer';
 export const EXERCISE_NORMS: readonly ExerciseNorm[] = ['batch', 'group', 'layer'];
@@ -165,10 +165,6 @@ const fmt = (v: number): string => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4
 const short = (v: number): string => String(Number(v.toPrecision(3)));
 const near = (v: number, target: number): boolean => Math.abs(v - target) <= 0.02;
 
-function elementName(i: number, shape: readonly number[]): string {
-  const [, c, h, w] = shape as [number, number, number, number];
-  return `n${Math.floor(i / (c * h * w))} c${Math.floor(i / (h * w)) % c} h${Math.floor(i / w) % h} w${i % w}`;
-}
 
 /** Least squares: the coefficients of `basis` closest to `target`, and the largest residual. */
 function fit(basis: Float64Array[], target: ArrayLike<number>): { k: number[]; residual: number } {
@@ -195,10 +191,11 @@ function fit(basis: Float64Array[], target: ArrayLike<number>): { k: number[]; r
   return { k, residual };
 }
 
+/** The closed form's three terms, in the fit's basis order, and what dropping each does to dx. */
 const TERMS = [
-  { name: 'g', words: 'the g term (rstd * g)', missing: 'other' as const },
-  { name: 'mean(g)', words: 'the mean(g) term', missing: 'mean-g' as const },
-  { name: 'xhat * mean(g * xhat)', words: 'the xhat * mean(g * xhat) term', missing: 'mean-gxhat' as const },
+  { words: 'the g term (rstd * g)', missing: 'other' as const, off: '' },
+  { words: 'the mean(g) term', missing: 'mean-g' as const, off: 'dx is off by a constant within each set (rstd * mean(g)' },
+  { words: 'the xhat * mean(g * xhat) term', missing: 'mean-gxhat' as const, off: 'dx is off along xhat within each set (rstd * xhat * mean(g * xhat)' },
 ];
 
 /** What is wrong with a dx that is not the closed form, in the derivation's terms. */
@@ -226,8 +223,10 @@ function diagnoseDx(p: CaseParts, dx: ArrayLike<number>): { diagnoses: Diagnosis
     const r = p.rstd.map((v) => v ** power);
     const basis = [r.map((v, i) => v * p.g[i]!), r.map((v, i) => v * m.g[i]!), r.map((v, i) => v * p.xhat[i]! * m.gxhat[i]!)];
     const f = fit(basis, dx);
-    return { power, k: [f.k[0]!, -f.k[1]!, -f.k[2]!], residual: f.residual / scale };
+    return { power, basis, k: [f.k[0]!, -f.k[1]!, -f.k[2]!], residual: f.residual / scale };
   });
+  // The terms as the closed form has them (rstd^1): how much a missing one leaves.
+  const terms = forms[0]!.basis;
   const best = forms.reduce((a, b) => (b.residual < a.residual ? b : a));
   if (best.residual > FIT_TOLERANCE) {
     return { diagnoses: ['other'], lines: ['dx is not rstd * (g - mean(g) - xhat * mean(g * xhat)) over any set, with any term missing, flipped or scaled.'] };
@@ -253,13 +252,7 @@ function diagnoseDx(p: CaseParts, dx: ArrayLike<number>): { diagnoses: Diagnosis
       if (near(k, 1)) return;
       if (near(k, 0)) {
         diagnoses.push(t.missing);
-        lines.push(
-          j === 1
-            ? `${t.words} is missing: dx is off by a constant within each set (rstd * mean(g), up to ${fmt(maxAbs(p.rstd.map((r, i) => r * m.g[i]!)))}).`
-            : j === 2
-              ? `${t.words} is missing: dx is off along xhat within each set (rstd * xhat * mean(g * xhat), up to ${fmt(maxAbs(p.rstd.map((r, i) => r * p.xhat[i]! * m.gxhat[i]!)))}).`
-              : `${t.words} is missing.`,
-        );
+        lines.push(`${t.words} is missing${t.off ? `: ${t.off}, up to ${fmt(maxAbs(terms[j]!))})` : ''}.`);
       } else if (near(k, -1)) {
         diagnoses.push('sign');
         lines.push(`${t.words} has the wrong sign: it is ${j === 0 ? 'subtracted' : 'added'} where the closed form ${j === 0 ? 'adds' : 'subtracts'} it.`);

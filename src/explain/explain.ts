@@ -57,6 +57,12 @@ export interface ExplainResult {
 
 export const SHAPE: [number, number, number, number] = [2, 4, 2, 2];
 
+/** Element i of an N x C x H x W tensor by its coordinates: 'n0 c3 h0 w1'. */
+export function elementName(i: number, shape: readonly number[]): string {
+  const [, c, h, w] = shape as [number, number, number, number];
+  return `n${Math.floor(i / (c * h * w))} c${Math.floor(i / (h * w)) % c} h${Math.floor(i / w) % h} w${i % w}`;
+}
+
 /** file:line of the first line of norm.wgsl containing `snippet`. */
 export function normWgslLine(snippet: string): string {
   const index = normWgsl.split('\n').findIndex((l) => l.includes(snippet));

@@ -22,7 +22,7 @@ export async function encodeModel(model: Model, metadata: Record<string, string>
   });
 }
 
-/** The model a checkpoint describes, holding its weights; every tensor is checked against the definition first. */
+/** The model a checkpoint describes, holding its weights (names and shapes checked by loadStateDict, strictly). */
 export function decodeModel(engine: Engine, bytes: Uint8Array, path = 'model'): { model: Model; metadata: Record<string, string> } {
   const file = decodeSafetensors(bytes, path);
   const meta = file.metadata;
@@ -35,14 +35,12 @@ export function decodeModel(engine: Engine, bytes: Uint8Array, path = 'model'): 
   } catch {
     throw new UserError(`${path}: the model definition in its metadata is not JSON`);
   }
-  const module = moduleFromSpec(spec);
-  for (const s of module.params('')) {
-    const t = file.tensors.get(s.name);
-    if (!t) throw new UserError(`${path}: no tensor '${s.name}'`);
-    if (t.dtype !== 'F32' || t.shape.join(',') !== s.shape.join(',')) throw new UserError(`${path}: '${s.name}' is ${t.dtype} [${t.shape}], the model needs F32 [${s.shape}]`);
+  const model = new Model(engine, moduleFromSpec(spec), (s) => new Float32Array(s.shape.reduce((a, b) => a * b, 1)), options);
+  try {
+    model.loadStateDict(file.tensors);
+  } catch (e) {
+    model.dispose();
+    throw e instanceof UserError ? new UserError(`${path}: ${e.message}`) : e;
   }
-  const model = new Model(engine, module, (s) => file.tensors.get(s.name)!.data as Float32Array, options);
-  const tracked = [...file.tensors.entries()].find(([name]) => name.endsWith('.num_batches_tracked'));
-  if (tracked) model.batchesTracked = Number((tracked[1].data as BigInt64Array)[0]);
   return { model, metadata: meta };
 }

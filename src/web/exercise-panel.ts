@@ -3,7 +3,7 @@
 // verdict as `normlab exercise check` (the same code: exercise-wgsl.ts, exercise-check.ts).
 import type { Engine } from '../engine/engine.js';
 import type { NormKind } from '../engine/ops/norm.js';
-import { EXERCISE_NORMS, SET_KINDS, caseParts, exerciseCases, judge, type ExerciseNorm } from '../explain/exercise-check.js';
+import { EXERCISE_NORMS, SET_KINDS, caseParts, exerciseCases, judge, type CaseParts, type ExerciseNorm } from '../explain/exercise-check.js';
 import { fusedDx, parseWgslSolution, runWgslSolution } from '../explain/exercise-wgsl.js';
 import { byId, el, status } from './page.js';
 
@@ -29,6 +29,17 @@ function show(text: string, kind: 'pass' | 'fail' | 'error'): void {
   out.textContent = text;
 }
 
+/** Per norm, the cases worked out in float64 and the fused kernel's dx: the same for every edit. */
+const references = new Map<ExerciseNorm, Promise<{ parts: CaseParts[]; kernel: Float32Array[] }>>();
+function reference(engine: Engine, norm: ExerciseNorm): Promise<{ parts: CaseParts[]; kernel: Float32Array[] }> {
+  let r = references.get(norm);
+  if (!r) {
+    const parts = exerciseCases().map((c) => caseParts(norm, c));
+    references.set(norm, (r = fusedDx(engine, norm, parts).then((kernel) => ({ parts, kernel }))));
+  }
+  return r;
+}
+
 async function check(engine: Engine, norm: NormKind): Promise<void> {
   if (!(EXERCISE_NORMS as readonly string[]).includes(norm)) return;
   const n = norm as ExerciseNorm;
@@ -36,9 +47,9 @@ async function check(engine: Engine, norm: NormKind): Promise<void> {
   // The status changes once, when the check is done, so a reader never sees half of one.
   const result: Omit<ExerciseStatus, 'checks'> = { source, norm: n, correct: false, diagnoses: [], lines: [], error: null };
   try {
-    const parts = exerciseCases().map((c) => caseParts(n, c));
+    const { parts, kernel } = await reference(engine, n);
     const attempts = await runWgslSolution(engine, parseWgslSolution(source, 'editor', n), parts);
-    const v = judge(parts, attempts, await fusedDx(engine, n, parts));
+    const v = judge(parts, attempts, kernel);
     Object.assign(result, { correct: v.correct, diagnoses: v.diagnoses, lines: v.lines });
     show(v.lines.join('\n'), v.correct ? 'pass' : 'fail');
   } catch (e) {

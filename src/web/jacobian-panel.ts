@@ -4,6 +4,7 @@
 // row of the map (or naming an output in the list) shows the inputs that output depends on.
 import type { Engine } from '../engine/engine.js';
 import type { NormKind } from '../engine/ops/norm.js';
+import { elementName } from '../explain/explain.js';
 import { normJacobian, type JacobianResult } from '../explain/jacobian.js';
 import { byId, el, status } from './page.js';
 
@@ -11,10 +12,6 @@ const NS = 'http://www.w3.org/2000/svg';
 const CELL = 14;
 const MARGIN = 34;
 
-function elementName(i: number, shape: readonly number[]): string {
-  const [, c, h, w] = shape as [number, number, number, number];
-  return `n${Math.floor(i / (c * h * w))} c${Math.floor(i / (h * w)) % c} h${Math.floor(i / w) % h} w${i % w}`;
-}
 
 /** Blue for negative, red for positive, white for exactly 0; |v| / max sets the depth. */
 function colour(v: number, max: number): string {
