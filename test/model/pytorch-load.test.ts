@@ -53,13 +53,21 @@ async function outputs(model: Model, x: Float32Array): Promise<Float32Array> {
 }
 
 describe('a model checkpoint', () => {
-  it('rebuilds the same model from the file alone', async () => {
-    const trainer = new Trainer(engine, toy as never, { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 8, evalBatchSize: 8 }, new Model(engine, definition(), initParams(9)));
+  // One model of every module kind, trained an epoch and saved; both tests read its file.
+  let trainer: Trainer<Model>;
+  let path = '';
+  const x = Float32Array.from({ length: 4 * H * H }, (_, i) => (hash32(i + 99) % 1000) / 500 - 1);
+  let want: Float32Array;
+  beforeAll(async () => {
+    trainer = new Trainer(engine, toy as never, { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 8, evalBatchSize: 8 }, new Model(engine, definition(), initParams(9)));
     await trainer.run();
-    const path = join(dir, 'model.safetensors');
+    path = join(dir, 'model.safetensors');
     await saveModel(path, trainer.model, { dataset: 'toy' });
-    const x = Float32Array.from({ length: 4 * H * H }, (_, i) => (hash32(i + 99) % 1000) / 500 - 1);
-    const want = await outputs(trainer.model, x);
+    want = await outputs(trainer.model, x);
+  });
+  afterAll(() => trainer?.dispose());
+
+  it('rebuilds the same model from the file alone', async () => {
     const { model, metadata } = loadModel(engine, path);
     expect(metadata.dataset).toBe('toy');
     expect(model.module.spec).toEqual(trainer.model.module.spec);
@@ -68,18 +76,17 @@ describe('a model checkpoint', () => {
     model.dispose();
     // SeedNet's loader (normlab eval, predict) says what the file is and what reads it.
     expect(() => readCheckpoint(path)).toThrow(`${path}: a model of the module tree (saveModel), not a SeedNet checkpoint: load it with loadModel() (docs/api.md)`);
+  });
 
-    if (!hasTorch) return;
-    // ... and loads into the matching PyTorch module, strictly, computing the same outputs.
+  it.skipIf(!hasTorch)('loads into the matching PyTorch module with load_state_dict(strict=True), which computes the same outputs within 1e-4 (needs Debian\'s python3-torch)', async () => {
     writeFileSync(join(dir, 'module.py'), pytorchSource(trainer.model.module.spec));
     writeFileSync(join(dir, 'x.f32'), x);
     const r = await runAsync('/usr/bin/python3', ['scripts/torch/check_model.py', join(dir, 'module.py'), path, join(dir, 'x.f32'), '4', '1', String(H), String(H)]);
     expect(r.status, r.stderr).toBe(0);
     const py = JSON.parse(r.stdout) as { shape: number[]; values: number[]; names: string[] };
-    expect(py.names).toEqual([...(await import('../../src/model/checkpoint.js').then((m) => m.stateDict(trainer.model))).keys()]);
+    expect(py.names).toEqual([...(await trainer.model.stateDict()).keys()]);
     expect(py.shape).toEqual([4, 10]);
     py.values.forEach((v, i) => expect(Math.abs(v - want[i]!), `output ${i}`).toBeLessThan(1e-4));
-    trainer.dispose();
   });
 
   it.skipIf(!hasTorch)("a definition PyTorch's module does not match is refused by load_state_dict(strict=True) (the check can fail; needs Debian's python3-torch)", async () => {
