@@ -165,7 +165,6 @@ const fmt = (v: number): string => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4
 const short = (v: number): string => String(Number(v.toPrecision(3)));
 const near = (v: number, target: number): boolean => Math.abs(v - target) <= 0.02;
 
-
 /** Least squares: the coefficients of `basis` closest to `target`, and the largest residual. */
 function fit(basis: Float64Array[], target: ArrayLike<number>): { k: number[]; residual: number } {
   const n = basis.length;

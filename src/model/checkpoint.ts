@@ -176,10 +176,8 @@ export function loadInto(model: SeedNet, ckpt: LoadedCheckpoint): void {
         `but the model is ${a.norm}-norm for ${a.inChannels} channels (groups ${a.groups})`,
     );
   }
-  for (const s of model.specs) {
-    const t = model.tensors.get(s.name)!;
-    model.engine.writeBuffer(t.buffer, ckpt.tensors.get(s.name)!.data as Float32Array);
-  }
+  // Names, shapes and dtypes were validated when the checkpoint was decoded.
+  model.loadStateDict(ckpt.tensors, { strict: false });
   model.batchesTracked = ckpt.batchesTracked;
 }
 

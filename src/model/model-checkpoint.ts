@@ -5,7 +5,6 @@
 // only, so the browser shares it; checkpoint-files.ts reads and writes files.
 import type { Engine } from '../engine/engine.js';
 import { UserError } from '../engine/errors.js';
-import { stateDict } from './checkpoint.js';
 import { Model, type ModelOptions } from './model.js';
 import { moduleFromSpec, type ModuleSpec } from './modules.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -14,7 +13,7 @@ export const MODEL_FORMAT = 'normlab-model-1';
 
 /** The checkpoint's bytes; `metadata` adds string entries of the caller's (a dataset name, say). */
 export async function encodeModel(model: Model, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-  return encodeSafetensors(await stateDict(model), {
+  return encodeSafetensors(await model.stateDict(), {
     ...metadata,
     format: MODEL_FORMAT,
     module: JSON.stringify(model.module.spec),

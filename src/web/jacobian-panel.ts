@@ -12,7 +12,6 @@ const NS = 'http://www.w3.org/2000/svg';
 const CELL = 14;
 const MARGIN = 34;
 
-
 /** Blue for negative, red for positive, white for exactly 0; |v| / max sets the depth. */
 function colour(v: number, max: number): string {
   if (v === 0) return '#ffffff';
